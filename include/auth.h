@@ -1,0 +1,85 @@
+/*
+ * Sessions and secrets: tokens, their hashes, the cookie and
+ * Authorization headers, password hashing, the session check, the
+ * Origin check and the client address.
+ */
+#ifndef QUIRE_AUTH_H
+#define QUIRE_AUTH_H
+
+#include <stddef.h>
+
+#include "fmt.h"
+#include "quire.h"
+#include "req.h"
+#include "user.h"
+
+#define AUTH_COOKIE		"quire_session"
+#define AUTH_TOKEN_BYTES	32
+#define AUTH_TOKEN_LEN		43	/* base64url of 32 bytes, unpadded */
+#define AUTH_HASH_LEN		64	/* hex SHA-256 */
+
+/*
+ * Argon2id cost, in one place. 19 MiB and 2 passes is the OWASP
+ * Password Storage Cheat Sheet's minimum for Argon2id (m=19 MiB, t=2,
+ * p=1); libsodium always uses p=1. It keeps a login around 30-60 ms on
+ * one core of a small server and a worker's transient memory bounded,
+ * while costing an attacker 19 MiB per guess. Raising either value
+ * upgrades stored hashes at their next login (needs_rehash).
+ */
+#define AUTH_PWHASH_OPSLIMIT	2ULL
+#define AUTH_PWHASH_MEMLIMIT	((size_t)19 * 1024 * 1024)
+
+struct session {
+	const char	*id;			/* borrowed from the PGresult */
+	struct user	 user;
+	char		 expires_at[FMT_TS_LEN + 1];
+	char		 created_at[FMT_TS_LEN + 1];
+	int		 via_cookie;
+};
+
+/* A fresh random token, AUTH_TOKEN_LEN chars + NUL. */
+void		 auth_token_new(char *out);
+/* 1 when t[0..n) has the shape of a token. */
+int		 auth_token_sane(const char *t, size_t n);
+/* Hex SHA-256 of a token into out (AUTH_HASH_LEN + 1 bytes). */
+void		 auth_token_hash(const char *token, char *out);
+
+/*
+ * The session token of a Cookie header value, or NULL. Several cookies,
+ * quoted values and garbage are handled; the first well-formed
+ * quire_session wins. Writes the token into out (AUTH_TOKEN_LEN + 1).
+ */
+const char	*auth_cookie_token(const char *header, char *out);
+/* The token of "Bearer <token>" (scheme in any case), or NULL. Same out. */
+const char	*auth_bearer_token(const char *header, char *out);
+
+/* Argon2id through libsodium. Return 0 on success, -1 on failure. */
+int		 auth_password_hash(char *out, const char *pw, size_t n);
+/*
+ * 1 when pw matches hash. A NULL hash verifies against a dummy hash of
+ * the same cost and returns 0, so unknown users cost the same time.
+ */
+int		 auth_password_verify(const char *hash, const char *pw, size_t n);
+int		 auth_password_needs_rehash(const char *hash);
+
+/*
+ * Looks up the session of the request's Bearer token or cookie. Sets
+ * r->sess (arena) when valid; leaves it NULL otherwise. Returns only
+ * database errors.
+ */
+enum qerr	 auth_resolve(struct req *) QUIRE_WUR;
+
+/* 0 when the request passes the Origin rule of the contract, -1 if not. */
+int		 auth_origin_ok(const struct req *);
+
+/*
+ * The client's address: REMOTE_ADDR, or the right-most X-Forwarded-For
+ * entry not in QUIRE_TRUSTED_PROXIES when REMOTE_ADDR is a trusted proxy.
+ * Borrowed or arena memory.
+ */
+const char	*auth_client_addr(struct req *);
+
+/* Adds Set-Cookie for token (or clears the cookie when token is NULL). */
+void		 auth_set_cookie(struct req *, const char *token);
+
+#endif

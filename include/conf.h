@@ -1,0 +1,75 @@
+/*
+ * Configuration: the QUIRE_* environment turned into one struct conf,
+ * read once at start-up.
+ */
+#ifndef QUIRE_CONF_H
+#define QUIRE_CONF_H
+
+#include <stddef.h>
+
+#include "quire.h"
+
+#define CONF_MAX_ORIGINS	32
+#define CONF_MAX_PROXIES	32
+#define CONF_MAX_REPLICAS	8
+
+enum log_level {
+	LOG_DEBUG,
+	LOG_INFO,
+	LOG_WARN,
+	LOG_ERROR,
+	LOG__MAX
+};
+
+struct conf {
+	char		*primary_url;		/* required */
+	char		*replica_urls[CONF_MAX_REPLICAS];
+	size_t		 nreplicas;
+	char		*origins[CONF_MAX_ORIGINS];
+	size_t		 norigins;
+	char		*proxies[CONF_MAX_PROXIES];
+	size_t		 nproxies;
+	int		 cookie_secure;
+	long		 session_ttl;		/* seconds */
+	size_t		 max_body;		/* bytes */
+	long		 auth_rate_limit;	/* per minute; 0 disables */
+	long		 max_replica_lag;	/* seconds */
+	enum log_level	 log_level;
+	long		 db_connect_timeout;	/* seconds */
+	long		 statement_timeout_ms;
+	long		 slow_query_ms;
+	long		 workers;		/* 1: serve in this process */
+	char		*storage;		/* owns the strings above */
+};
+
+/*
+ * Looks a variable up; returns NULL when it is unset. conf_parse takes
+ * this so tests can feed it a table instead of the environment.
+ */
+typedef const char *(*conf_getter)(const char *name, void *arg);
+
+/*
+ * Fills c from get(). On a bad value returns QERR_INVAL and writes a
+ * message naming the variable into err. The caller frees with conf_free.
+ */
+enum qerr	 conf_parse(struct conf *c, conf_getter get, void *arg,
+		    char *err, size_t errsz) QUIRE_WUR;
+enum qerr	 conf_from_env(struct conf *c, char *err, size_t errsz) QUIRE_WUR;
+void		 conf_free(struct conf *);
+
+/* 1 when origin is exactly one of the allowed origins. */
+int		 conf_origin_allowed(const struct conf *, const char *origin);
+
+/*
+ * Splits a QUIRE_REPLICA_URL value into connection strings. A comma
+ * starts a new entry only when what follows starts a new conninfo (a
+ * postgres:// URI or a keyword=value pair), so a multi-host URI such as
+ * postgresql://h1:5432,h2:5433/db stays whole. Modifies s in place;
+ * returns the number of entries, or -1 when more than max.
+ */
+int		 conf_split_urls(char *s, char **out, size_t max);
+
+/* Bounded decimal parse: QERR_INVAL unless s is digits within [min,max]. */
+enum qerr	 conf_parse_long(const char *s, long min, long max, long *out) QUIRE_WUR;
+
+#endif

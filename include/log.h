@@ -1,0 +1,32 @@
+/*
+ * Logging to stderr in logfmt, one line per event. Never give it
+ * passwords, tokens, cookies or SQL values.
+ */
+#ifndef QUIRE_LOG_H
+#define QUIRE_LOG_H
+
+#include "conf.h"
+
+void	log_init(enum log_level min, const char *program);
+int	log_enabled(enum log_level);
+
+/*
+ * Writes "time=… level=… pid=… reqid=… func=… msg=…" (reqid omitted when
+ * NULL). The message is quoted and escaped so no input can forge a line.
+ */
+#define log_msg(lvl, reqid, ...) log_msg_(lvl, reqid, __func__, __VA_ARGS__)
+void	log_msg_(enum log_level, const char *reqid, const char *func,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * Writes one request line: method, path, status, duration, request id,
+ * pool used ("-" when none).
+ */
+void	log_request(const char *method, const char *path, int status,
+	    double dur_ms, const char *reqid, const char *pool);
+
+/* Appends v to b as a logfmt value, quoted when needed. */
+struct buf;
+void	log_value(struct buf *, const char *v);
+
+#endif

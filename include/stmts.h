@@ -1,0 +1,51 @@
+/*
+ * The SQL catalogue: every statement quire runs, by number. No other
+ * file holds SQL. Workers prepare every non-admin statement once per
+ * connection.
+ */
+#ifndef QUIRE_STMTS_H
+#define QUIRE_STMTS_H
+
+enum stmt {
+	STMT_PING,
+	STMT_REPLICA_STATUS,
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_USER_INSERT,
+	STMT_ACCOUNT_INSERT,
+	STMT_LOGIN_LOOKUP,
+	STMT_ACCOUNT_REHASH,
+	STMT_SESSION_INSERT,
+	STMT_SESSION_LOOKUP,
+	STMT_SESSION_TOUCH,
+	STMT_SESSION_DELETE,
+	STMT_SESSIONS_PURGE_USER,
+	STMT_SESSIONS_PURGE,
+	STMT_RATE_HIT,
+	STMT_RATE_PURGE,
+	/* quirectl only */
+	STMT_MIG_LOCK,
+	STMT_MIG_TABLE,
+	STMT_MIG_APPLIED,
+	STMT_MIG_RECORD,
+	STMT_ADMIN_USER_INSERT,
+	STMT_ADMIN_ACCOUNT_UPSERT,
+	STMT__MAX
+};
+
+#define STMT_READ	0x01	/* may run on a replica */
+#define STMT_WRITE	0x02	/* primary only */
+#define STMT_ADMIN	0x04	/* quirectl only: workers do not prepare it */
+#define STMT_PLAIN	0x08	/* transaction control: sent as simple query */
+
+struct stmt_def {
+	const char	*name;		/* prepared statement name */
+	const char	*sql;
+	int		 nparams;
+	unsigned int	 flags;
+};
+
+extern const struct stmt_def stmt_defs[STMT__MAX];
+
+#endif

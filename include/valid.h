@@ -1,0 +1,74 @@
+/*
+ * Validation as data: each request body is a table of fields (name,
+ * type, bounds, flags) and one walker applies it, building the
+ * contract's details[] and rejecting unknown fields.
+ */
+#ifndef QUIRE_VALID_H
+#define QUIRE_VALID_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "req.h"
+
+enum ftype {
+	FT_TEXT,	/* string, length in code points */
+	FT_EMAIL,
+	FT_PASSWORD,
+	FT_URL,
+	FT_ROLE,
+	FT_BOOL
+};
+
+#define F_REQUIRED	0x01
+#define F_NULLABLE	0x02
+#define F_TRIM		0x04
+
+struct field {
+	const char	*name;
+	enum ftype	 type;
+	size_t		 min, max;	/* code points (bytes for email/url) */
+	unsigned int	 flags;
+};
+
+struct body_spec {
+	const struct field	*fields;
+	size_t			 nfields;
+};
+
+/* A validated value: strings are trimmed copies in the arena. */
+struct fieldval {
+	int		 present;
+	int		 is_null;
+	const char	*s;
+	size_t		 len;
+	int		 b;
+};
+
+enum { SIGNUP_NAME, SIGNUP_EMAIL, SIGNUP_PASSWORD, SIGNUP__MAX };
+enum { LOGIN_EMAIL, LOGIN_PASSWORD, LOGIN__MAX };
+
+extern const struct body_spec body_signup;
+extern const struct body_spec body_login;
+
+/*
+ * Applies spec to the JSON object obj. Fills r->fields (arena, indexed
+ * like spec->fields) and returns QERR_OK, or adds details to r and
+ * returns QERR_INVAL; QERR_NOMEM when the arena is full.
+ */
+enum qerr	 valid_body(struct req *, const struct body_spec *, json_t *obj) QUIRE_WUR;
+
+/* Number of code points in valid UTF-8 s[0..n). */
+size_t		 valid_utf8_len(const char *, size_t);
+
+/*
+ * Checks an email per the contract (after trimming). Returns NULL when
+ * valid, else the message for details[].
+ */
+const char	*valid_email(const char *, size_t);
+
+/* Removes surrounding ASCII white space: adjusts *s and *n. */
+void		 valid_trim(const char **s, size_t *n);
+
+#endif

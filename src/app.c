@@ -1,0 +1,116 @@
+/*
+ * The checks every route needs, in one place, in the contract's order.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "arena.h"
+#include "auth.h"
+#include "log.h"
+#include "resp.h"
+#include "route.h"
+#include "valid.h"
+
+static void
+json_release(void *p)
+{
+
+	json_decref(p);
+}
+
+/* Returns 0 when the request may proceed, else the answer's status. */
+static int
+check_auth(struct req *r)
+{
+	enum qerr	 e;
+
+	if ((e = auth_resolve(r)) != QERR_OK)
+		return resp_qerr(r, e);
+	if (r->sess == NULL) {
+		if (r->route->auth == AUTH_OPTIONAL)
+			return 0;
+		return resp_error(r, ERR_UNAUTHORIZED, NULL);
+	}
+	if (auth_origin_ok(r) == -1)
+		return resp_error(r, ERR_FORBIDDEN, "Origin not allowed");
+	if (r->route->auth == AUTH_ADMIN &&
+	    strcmp(r->sess->user.role, "admin") != 0)
+		return resp_error(r, ERR_FORBIDDEN, "Admin role required");
+	return 0;
+}
+
+/* 413, 415, INVALID_JSON, VALIDATION_ERROR, in that order. */
+static int
+check_body(struct req *r)
+{
+	json_error_t	 jerr;
+	json_t		*j;
+	enum qerr	 e;
+
+	switch ((e = req_read_body(r))) {
+	case QERR_OK:
+		break;
+	case QERR_TOOBIG:
+		return resp_error(r, ERR_PAYLOAD_TOO_LARGE, NULL);
+	case QERR_INVAL:
+		return resp_error(r, ERR_INVALID_JSON, "Malformed Content-Length");
+	default:
+		return resp_qerr(r, e);
+	}
+	if (!req_is_json(req_param(r, "CONTENT_TYPE")))
+		return resp_error(r, ERR_UNSUPPORTED_MEDIA_TYPE, NULL);
+	j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	/* The body may hold a password: keep no copy past parsing. */
+	sodium_memzero(r->body, r->body_len);
+	if (j == NULL)
+		return resp_error(r, ERR_INVALID_JSON, NULL);
+	if (arena_defer(r->arena, json_release, j) != QERR_OK)
+		return resp_qerr(r, QERR_NOMEM);
+	if (!json_is_object(j))
+		return resp_error(r, ERR_INVALID_JSON, NULL);
+	r->json = j;
+	switch ((e = valid_body(r, r->route->body, j))) {
+	case QERR_OK:
+		return 0;
+	case QERR_INVAL:
+		return resp_error(r, ERR_VALIDATION, NULL);
+	default:
+		return resp_qerr(r, e);
+	}
+}
+
+void
+app_handle(struct req *r)
+{
+	const struct route	*rt;
+	const char		*id;
+	size_t			 idlen;
+	char			 allow[64];
+
+	switch (route_match(routes, nroutes, r->method, r->path, &rt, &id,
+	    &idlen, allow, sizeof(allow))) {
+	case ROUTE_NOT_FOUND:
+		resp_error(r, ERR_NOT_FOUND, "No such route");
+		return;
+	case ROUTE_BAD_METHOD:
+		resp_header(r, "Allow", allow);
+		resp_error(r, ERR_METHOD_NOT_ALLOWED, NULL);
+		return;
+	case ROUTE_FOUND:
+		break;
+	}
+	r->route = rt;
+	if (id != NULL && (r->id = arena_strndup(r->arena, id, idlen)) == NULL) {
+		resp_qerr(r, QERR_NOMEM);
+		return;
+	}
+	if (rt->auth != AUTH_NONE && check_auth(r) != 0)
+		return;
+	if (rt->body != NULL && check_body(r) != 0)
+		return;
+	(void)rt->handler(r);
+}

@@ -1,0 +1,308 @@
+/*
+ * Tokens, passwords, the session check and the request-level rules
+ * around them.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "arena.h"
+#include "auth.h"
+#include "db.h"
+#include "log.h"
+#include "mem.h"
+#include "resp.h"
+
+static int
+b64url_char(char c)
+{
+
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+void
+auth_token_new(char *out)
+{
+	unsigned char	 raw[AUTH_TOKEN_BYTES];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2base64(out, AUTH_TOKEN_LEN + 1, raw, sizeof(raw),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof(raw));
+}
+
+int
+auth_token_sane(const char *t, size_t n)
+{
+	size_t	 i;
+
+	if (n != AUTH_TOKEN_LEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!b64url_char(t[i]))
+			return 0;
+	/* The last char of 256 bits in unpadded base64 carries 2 zero bits. */
+	return 1;
+}
+
+void
+auth_token_hash(const char *token, char *out)
+{
+	unsigned char	 h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+	sodium_bin2hex(out, AUTH_HASH_LEN + 1, h, sizeof(h));
+}
+
+static const char *
+take(const char *v, size_t n, char *out)
+{
+
+	if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+		v++;
+		n -= 2;
+	}
+	if (!auth_token_sane(v, n))
+		return NULL;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return out;
+}
+
+const char *
+auth_cookie_token(const char *h, char *out)
+{
+	const char	*name, *val, *end;
+	size_t		 nlen;
+
+	if (h == NULL)
+		return NULL;
+	while (*h != '\0') {
+		while (*h == ' ' || *h == '\t' || *h == ';')
+			h++;
+		name = h;
+		end = h + strcspn(h, ";");
+		val = memchr(name, '=', (size_t)(end - name));
+		h = end;
+		if (val == NULL)
+			continue;
+		nlen = (size_t)(val - name);
+		while (nlen > 0 && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
+			nlen--;
+		val++;
+		while (val < end && (*val == ' ' || *val == '\t'))
+			val++;
+		while (end > val && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if (nlen == strlen(AUTH_COOKIE) &&
+		    memcmp(name, AUTH_COOKIE, nlen) == 0 &&
+		    take(val, (size_t)(end - val), out) != NULL)
+			return out;
+	}
+	return NULL;
+}
+
+const char *
+auth_bearer_token(const char *h, char *out)
+{
+	size_t	 n;
+
+	if (h == NULL)
+		return NULL;
+	while (*h == ' ' || *h == '\t')
+		h++;
+	if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+		return NULL;
+	h += 6;
+	while (*h == ' ' || *h == '\t')
+		h++;
+	n = strlen(h);
+	while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+		n--;
+	if (!auth_token_sane(h, n))
+		return NULL;
+	memcpy(out, h, n);
+	out[n] = '\0';
+	return out;
+}
+
+int
+auth_password_hash(char *out, const char *pw, size_t n)
+{
+
+	return crypto_pwhash_str(out, pw, n, AUTH_PWHASH_OPSLIMIT,
+	    AUTH_PWHASH_MEMLIMIT) == 0 ? 0 : -1;
+}
+
+int
+auth_password_verify(const char *hash, const char *pw, size_t n)
+{
+	static char	 dummy[crypto_pwhash_STRBYTES];
+
+	if (hash == NULL) {
+		/* Made once per worker, with the same cost as real hashes. */
+		if (dummy[0] == '\0' &&
+		    auth_password_hash(dummy, "quire-dummy-password", 20) == -1)
+			return 0;
+		/* The answer is always "no"; only the time spent matters. */
+		if (crypto_pwhash_str_verify(dummy, pw, n) == 0)
+			return 0;
+		return 0;
+	}
+	return crypto_pwhash_str_verify(hash, pw, n) == 0;
+}
+
+int
+auth_password_needs_rehash(const char *hash)
+{
+
+	return crypto_pwhash_str_needs_rehash(hash, AUTH_PWHASH_OPSLIMIT,
+	    AUTH_PWHASH_MEMLIMIT) != 0;
+}
+
+/* Fills s from a STMT_SESSION_LOOKUP row. */
+static int
+session_from_row(struct session *s, const PGresult *res)
+{
+
+	s->id = PQgetvalue(res, 0, 0);
+	if (fmt_ts(s->expires_at, PQgetvalue(res, 0, 1)) == -1 ||
+	    fmt_ts(s->created_at, PQgetvalue(res, 0, 2)) == -1)
+		return -1;
+	return user_from_row(&s->user, res, 0, 4);
+}
+
+enum qerr
+auth_resolve(struct req *r)
+{
+	struct session	*s;
+	PGresult	*res, *tres;
+	const char	*tok, *params[2];
+	char		 buf[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1];
+	char		 ttl[24];
+	enum qerr	 e;
+	int		 via_cookie;
+
+	r->sess = NULL;
+	via_cookie = 0;
+	if ((tok = auth_bearer_token(req_param(r, "HTTP_AUTHORIZATION"), buf)) == NULL) {
+		tok = auth_cookie_token(req_param(r, "HTTP_COOKIE"), buf);
+		via_cookie = 1;
+	}
+	if (tok == NULL)
+		return QERR_OK;
+	auth_token_hash(tok, hash);
+	sodium_memzero(buf, sizeof(buf));
+	params[0] = hash;
+	if ((e = db_exec(r, DB_READ, STMT_SESSION_LOOKUP, params, &res)) != QERR_OK)
+		return e;
+	/* A session created a moment ago may not have reached the replica. */
+	if (PQntuples(res) == 0 && r->pool != NULL &&
+	    strcmp(r->pool, "replica") == 0 &&
+	    (e = db_exec(r, DB_PRIMARY, STMT_SESSION_LOOKUP, params, &res)) != QERR_OK)
+		return e;
+	if (PQntuples(res) != 1)
+		return QERR_OK;
+	if ((s = arena_calloc(r->arena, sizeof(*s))) == NULL)
+		return QERR_NOMEM;
+	if (session_from_row(s, res) == -1)
+		return QERR_DB;
+	s->via_cookie = via_cookie;
+	if (PQgetvalue(res, 0, 3)[0] == 't') {
+		/* Used after a day: slide the expiry forward. */
+		snprintf(ttl, sizeof(ttl), "%ld", r->conf->session_ttl);
+		params[0] = s->id;
+		params[1] = ttl;
+		if (db_exec(r, DB_PRIMARY, STMT_SESSION_TOUCH, params, &tres) == QERR_OK &&
+		    PQntuples(tres) == 1)
+			(void)fmt_ts(s->expires_at, PQgetvalue(tres, 0, 0));
+	}
+	r->sess = s;
+	return QERR_OK;
+}
+
+int
+auth_origin_ok(const struct req *r)
+{
+	const char	*origin;
+
+	if (r->sess == NULL || !r->sess->via_cookie)
+		return 0;
+	if (r->method != METHOD_POST && r->method != METHOD_PATCH &&
+	    r->method != METHOD_DELETE)
+		return 0;
+	if ((origin = req_param(r, "HTTP_ORIGIN")) == NULL)
+		return 0;
+	return conf_origin_allowed(r->conf, origin) ? 0 : -1;
+}
+
+static int
+trusted(const struct conf *c, const char *addr, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nproxies; i++)
+		if (strlen(c->proxies[i]) == n &&
+		    memcmp(c->proxies[i], addr, n) == 0)
+			return 1;
+	return 0;
+}
+
+const char *
+auth_client_addr(struct req *r)
+{
+	const char	*remote, *xff, *end, *start;
+
+	if ((remote = req_param(r, "REMOTE_ADDR")) == NULL)
+		remote = "unknown";
+	if (r->conf->nproxies == 0 || !trusted(r->conf, remote, strlen(remote)))
+		return remote;
+	if ((xff = req_param(r, "HTTP_X_FORWARDED_FOR")) == NULL)
+		return remote;
+	/* Walk from the right past our own proxies to the first stranger. */
+	end = xff + strlen(xff);
+	while (end > xff) {
+		start = end;
+		while (start > xff && start[-1] != ',')
+			start--;
+		{
+			const char *a = start, *b = end;
+
+			while (a < b && (*a == ' ' || *a == '\t'))
+				a++;
+			while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+				b--;
+			if (b > a && !trusted(r->conf, a, (size_t)(b - a))) {
+				const char *s = arena_strndup(r->arena, a,
+				    (size_t)(b - a) > 64 ? 64 : (size_t)(b - a));
+
+				return s != NULL ? s : remote;
+			}
+		}
+		end = start > xff ? start - 1 : xff;
+	}
+	return remote;
+}
+
+void
+auth_set_cookie(struct req *r, const char *token)
+{
+	char	 v[256];
+
+	if (token != NULL)
+		snprintf(v, sizeof(v), AUTH_COOKIE "=%s; Max-Age=%ld; Path=/; "
+		    "HttpOnly; SameSite=Lax%s", token, r->conf->session_ttl,
+		    r->conf->cookie_secure ? "; Secure" : "");
+	else
+		snprintf(v, sizeof(v), AUTH_COOKIE "=; Max-Age=0; Path=/; "
+		    "HttpOnly; SameSite=Lax%s",
+		    r->conf->cookie_secure ? "; Secure" : "");
+	resp_header(r, "Set-Cookie", v);
+	sodium_memzero(v, sizeof(v));
+}

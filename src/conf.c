@@ -1,0 +1,284 @@
+/*
+ * Environment → struct conf. Every variable, its default and its bounds
+ * are in one table.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "mem.h"
+
+enum kind {
+	K_LONG,
+	K_BOOL,
+	K_SIZE
+};
+
+struct num_var {
+	const char	*name;
+	enum kind	 kind;
+	const char	*def;
+	long		 min, max;
+	size_t		 off;
+};
+
+#define OFF(f)	offsetof(struct conf, f)
+
+static const struct num_var num_vars[] = {
+	{ "QUIRE_COOKIE_SECURE", K_BOOL, "1", 0, 1, OFF(cookie_secure) },
+	{ "QUIRE_SESSION_TTL", K_LONG, "604800", 60, 31536000, OFF(session_ttl) },
+	{ "QUIRE_MAX_BODY", K_SIZE, "1048576", 1024, 64L * 1024 * 1024, OFF(max_body) },
+	{ "QUIRE_AUTH_RATE_LIMIT", K_LONG, "10", 0, 1000000, OFF(auth_rate_limit) },
+	{ "QUIRE_MAX_REPLICA_LAG", K_LONG, "30", 0, 86400, OFF(max_replica_lag) },
+	{ "QUIRE_DB_CONNECT_TIMEOUT", K_LONG, "2", 1, 60, OFF(db_connect_timeout) },
+	{ "QUIRE_STATEMENT_TIMEOUT_MS", K_LONG, "5000", 0, 600000, OFF(statement_timeout_ms) },
+	{ "QUIRE_SLOW_QUERY_MS", K_LONG, "200", 0, 600000, OFF(slow_query_ms) },
+	{ "QUIRE_WORKERS", K_LONG, "1", 1, 256, OFF(workers) },
+};
+
+static const char *const level_names[LOG__MAX] = {
+	"debug", "info", "warn", "error"
+};
+
+enum qerr
+conf_parse_long(const char *s, long min, long max, long *out)
+{
+	long	 v;
+	size_t	 i;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 18)
+		return QERR_INVAL;
+	v = 0;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return QERR_INVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v < min || v > max)
+		return QERR_INVAL;
+	*out = v;
+	return QERR_OK;
+}
+
+static int
+starts_conninfo(const char *s)
+{
+	size_t	 n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (strncmp(s, "postgres://", 11) == 0 ||
+	    strncmp(s, "postgresql://", 13) == 0)
+		return 1;
+	for (n = 0; s[n] != '\0' && (islower((unsigned char)s[n]) || s[n] == '_'); n++)
+		continue;
+	while (s[n] == ' ')
+		n++;
+	return n > 0 && s[n] == '=';
+}
+
+int
+conf_split_urls(char *s, char **out, size_t max)
+{
+	char	*start, *p;
+	size_t	 n;
+
+	n = 0;
+	start = s;
+	for (p = s; ; p++) {
+		if (*p != '\0' && !(*p == ',' && starts_conninfo(p + 1)))
+			continue;
+		{
+			char	*e = p;
+			int	 end = (*p == '\0');
+
+			while (*start == ' ' || *start == '\t')
+				start++;
+			while (e > start && (e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			*e = '\0';
+			if (*start != '\0') {
+				if (n == max)
+					return -1;
+				out[n++] = start;
+			}
+			if (end)
+				break;
+			start = p + 1;
+		}
+	}
+	return (int)n;
+}
+
+/* Splits a comma list in place into out[], trimming blanks. */
+static int
+split_list(char *s, char **out, size_t max)
+{
+	char	*tok, *e;
+	size_t	 n;
+
+	n = 0;
+	while (s != NULL && *s != '\0') {
+		tok = s;
+		if ((s = strchr(s, ',')) != NULL)
+			*s++ = '\0';
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		e = tok + strlen(tok);
+		while (e > tok && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (*tok == '\0')
+			continue;
+		if (n == max)
+			return -1;
+		out[n++] = tok;
+	}
+	return (int)n;
+}
+
+enum qerr
+conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
+{
+	const char	*v, *prim, *repl, *orig, *prox;
+	size_t		 i, total, o;
+	long		 l;
+	int		 n;
+	char		*p;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < sizeof(num_vars) / sizeof(num_vars[0]); i++) {
+		const struct num_var *nv = &num_vars[i];
+
+		v = get(nv->name, arg);
+		if (v == NULL || *v == '\0')
+			v = nv->def;
+		if (conf_parse_long(v, nv->min, nv->max, &l) != QERR_OK) {
+			snprintf(err, errsz, "%s must be a whole number "
+			    "from %ld to %ld", nv->name, nv->min, nv->max);
+			return QERR_INVAL;
+		}
+		switch (nv->kind) {
+		case K_BOOL:
+			*(int *)(void *)((char *)c + nv->off) = (int)l;
+			break;
+		case K_SIZE:
+			*(size_t *)(void *)((char *)c + nv->off) = (size_t)l;
+			break;
+		case K_LONG:
+			*(long *)(void *)((char *)c + nv->off) = l;
+			break;
+		}
+	}
+
+	c->log_level = LOG_INFO;
+	if ((v = get("QUIRE_LOG_LEVEL", arg)) != NULL && *v != '\0') {
+		for (i = 0; i < LOG__MAX; i++)
+			if (strcmp(v, level_names[i]) == 0)
+				break;
+		if (i == LOG__MAX) {
+			snprintf(err, errsz, "QUIRE_LOG_LEVEL must be one of "
+			    "debug, info, warn, error");
+			return QERR_INVAL;
+		}
+		c->log_level = (enum log_level)i;
+	}
+
+	prim = get("QUIRE_PRIMARY_URL", arg);
+	if (prim == NULL || *prim == '\0') {
+		snprintf(err, errsz, "QUIRE_PRIMARY_URL is required "
+		    "(a libpq connection string or URI)");
+		return QERR_INVAL;
+	}
+	if ((repl = get("QUIRE_REPLICA_URL", arg)) == NULL)
+		repl = "";
+	if ((orig = get("QUIRE_ALLOWED_ORIGINS", arg)) == NULL)
+		orig = "";
+	if ((prox = get("QUIRE_TRUSTED_PROXIES", arg)) == NULL)
+		prox = "";
+
+	/* One allocation holds every string; conf_free frees it. */
+	total = strlen(prim) + strlen(repl) + strlen(orig) + strlen(prox) + 4;
+	if ((c->storage = mem_malloc(total)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return QERR_NOMEM;
+	}
+	p = c->storage;
+	o = 0;
+#define COPY(dst, src) do {						\
+		size_t len_ = strlen(src) + 1;				\
+		memcpy(p + o, (src), len_);				\
+		(dst) = p + o;						\
+		o += len_;						\
+	} while (0)
+	COPY(c->primary_url, prim);
+	{
+		char	*r, *o2, *x;
+
+		COPY(r, repl);
+		COPY(o2, orig);
+		COPY(x, prox);
+		if ((n = conf_split_urls(r, c->replica_urls,
+		    CONF_MAX_REPLICAS)) < 0) {
+			snprintf(err, errsz, "QUIRE_REPLICA_URL names more "
+			    "than %d servers", CONF_MAX_REPLICAS);
+			conf_free(c);
+			return QERR_INVAL;
+		}
+		c->nreplicas = (size_t)n;
+		if ((n = split_list(o2, c->origins, CONF_MAX_ORIGINS)) < 0) {
+			snprintf(err, errsz, "QUIRE_ALLOWED_ORIGINS lists "
+			    "more than %d origins", CONF_MAX_ORIGINS);
+			conf_free(c);
+			return QERR_INVAL;
+		}
+		c->norigins = (size_t)n;
+		if ((n = split_list(x, c->proxies, CONF_MAX_PROXIES)) < 0) {
+			snprintf(err, errsz, "QUIRE_TRUSTED_PROXIES lists "
+			    "more than %d addresses", CONF_MAX_PROXIES);
+			conf_free(c);
+			return QERR_INVAL;
+		}
+		c->nproxies = (size_t)n;
+	}
+#undef COPY
+	return QERR_OK;
+}
+
+static const char *
+env_get(const char *name, void *arg)
+{
+
+	(void)arg;
+	return getenv(name);
+}
+
+enum qerr
+conf_from_env(struct conf *c, char *err, size_t errsz)
+{
+
+	return conf_parse(c, env_get, NULL, err, errsz);
+}
+
+void
+conf_free(struct conf *c)
+{
+
+	mem_free(c->storage);
+	c->storage = NULL;
+}
+
+int
+conf_origin_allowed(const struct conf *c, const char *origin)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->norigins; i++)
+		if (strcmp(c->origins[i], origin) == 0)
+			return 1;
+	return 0;
+}

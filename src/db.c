@@ -1,0 +1,359 @@
+/*
+ * Connections to the primary and the replicas. Each worker keeps its own
+ * connections for its whole life, prepares the catalogue once per
+ * connection and reconnects with backoff when a server goes away.
+ */
+#include "config.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "db.h"
+#include "log.h"
+#include "req.h"
+
+#define BACKOFF_FIRST	0.1	/* seconds */
+#define BACKOFF_MAX	2.0
+
+static void
+conn_init(struct dbconn *c, const char *url, const char *name, int replica)
+{
+
+	memset(c, 0, sizeof(*c));
+	c->url = url;
+	c->name = name;
+	c->is_replica = replica;
+}
+
+void
+db_init(struct db *db, const struct conf *conf)
+{
+	size_t	 i;
+
+	memset(db, 0, sizeof(*db));
+	db->conf = conf;
+	conn_init(&db->primary, conf->primary_url, "primary", 0);
+	for (i = 0; i < conf->nreplicas; i++)
+		conn_init(&db->replicas[i], conf->replica_urls[i], "replica", 1);
+	db->nreplicas = conf->nreplicas;
+}
+
+static void
+conn_drop(struct dbconn *c)
+{
+
+	if (c->conn != NULL) {
+		PQfinish(c->conn);
+		c->conn = NULL;
+	}
+}
+
+void
+db_close(struct db *db)
+{
+	size_t	 i;
+
+	conn_drop(&db->primary);
+	for (i = 0; i < db->nreplicas; i++)
+		conn_drop(&db->replicas[i]);
+	db->in_tx = 0;
+}
+
+enum qerr
+db_classify(const char *st)
+{
+
+	if (st == NULL)
+		return QERR_DB_DOWN;
+	if (strcmp(st, "23505") == 0)
+		return QERR_CONFLICT;
+	if (strcmp(st, "23503") == 0)
+		return QERR_NOTFOUND;
+	/* Bad input that slipped past validation: the client's fault. */
+	if (strncmp(st, "22", 2) == 0 || strcmp(st, "23514") == 0)
+		return QERR_INVAL;
+	/*
+	 * Connection class, shutdown, "cannot connect now", a read-only
+	 * server where the primary should be (failover), a cancelled or
+	 * timed-out statement, a prepared statement lost by a pooler: the
+	 * server is not usable as it is, so the connection is reset.
+	 */
+	if (strncmp(st, "08", 2) == 0 || strncmp(st, "57", 2) == 0 ||
+	    strcmp(st, "25006") == 0 || strcmp(st, "26000") == 0 ||
+	    strcmp(st, "55P03") == 0 || strcmp(st, "40001") == 0 ||
+	    strcmp(st, "40P01") == 0)
+		return QERR_DB_DOWN;
+	return QERR_DB;
+}
+
+/* Session settings every connection gets; numbers only, from conf. */
+static int
+conn_setup(struct db *db, struct dbconn *c)
+{
+	char		 sql[512];
+	PGresult	*res;
+	size_t		 i;
+	int		 ok;
+
+	snprintf(sql, sizeof(sql),
+	    "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
+	    "SET statement_timeout = %ld; SET lock_timeout = %ld; "
+	    "SET idle_in_transaction_session_timeout = %ld",
+	    db->conf->statement_timeout_ms,
+	    db->conf->statement_timeout_ms,
+	    db->conf->statement_timeout_ms * 2);
+	res = PQexec(c->conn, sql);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok)
+		return -1;
+	for (i = 0; i < STMT__MAX; i++) {
+		const struct stmt_def *d = &stmt_defs[i];
+
+		if (d->flags & (STMT_ADMIN | STMT_PLAIN))
+			continue;
+		if (c->is_replica && !(d->flags & STMT_READ))
+			continue;
+		res = PQprepare(c->conn, d->name, d->sql, d->nparams, NULL);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		if (!ok)
+			log_msg(LOG_ERROR, NULL, "prepare %s on %s: %s", d->name,
+			    c->name, PQresultErrorMessage(res));
+		PQclear(res);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * 1 when an idle connection is known dead: the server closed it or sent
+ * a termination notice. Costs one poll(), and saves a failed write
+ * after a server restart.
+ */
+static int
+conn_dead(struct dbconn *c)
+{
+	struct pollfd	 pfd;
+
+	if (PQstatus(c->conn) != CONNECTION_OK)
+		return 1;
+	pfd.fd = PQsocket(c->conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0)
+		return 1;
+	if (poll(&pfd, 1, 0) <= 0)
+		return 0;
+	if (PQconsumeInput(c->conn) == 0)
+		return 1;
+	return PQstatus(c->conn) != CONNECTION_OK;
+}
+
+enum qerr
+db_connect(struct db *db, struct dbconn *c)
+{
+	const char	*kw[8], *val[8];
+	char		 timeout[16];
+	double		 now;
+
+	if (c->conn != NULL && !conn_dead(c))
+		return QERR_OK;
+	conn_drop(c);
+	now = req_now();
+	if (now < c->retry_at)
+		return QERR_DB_DOWN;
+	snprintf(timeout, sizeof(timeout), "%ld", db->conf->db_connect_timeout);
+	/* Ours first: anything the operator's URL says wins. */
+	kw[0] = "connect_timeout";	val[0] = timeout;
+	kw[1] = "application_name";	val[1] = "quire";
+	kw[2] = "keepalives_idle";	val[2] = "10";
+	kw[3] = "keepalives_interval";	val[3] = "3";
+	kw[4] = "keepalives_count";	val[4] = "3";
+	kw[5] = "dbname";		val[5] = c->url;
+	kw[6] = NULL;			val[6] = NULL;
+	c->conn = PQconnectdbParams(kw, val, 1);
+	if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK ||
+	    conn_setup(db, c) == -1) {
+		if (c->conn != NULL && log_enabled(LOG_WARN))
+			log_msg(LOG_WARN, NULL, "%s unreachable: %s", c->name,
+			    PQerrorMessage(c->conn));
+		conn_drop(c);
+		c->errors++;
+		c->backoff = c->backoff == 0 ? BACKOFF_FIRST :
+		    (c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : c->backoff * 2);
+		c->retry_at = req_now() + c->backoff;
+		return QERR_DB_DOWN;
+	}
+	if (c->backoff != 0)
+		log_msg(LOG_INFO, NULL, "%s reconnected", c->name);
+	c->backoff = 0;
+	c->retry_at = 0;
+	c->reconnects++;
+	return QERR_OK;
+}
+
+/* The connection a statement should use, connected; NULL when none is up. */
+static struct dbconn *
+pick(struct db *db, enum db_target t, const struct stmt_def *d)
+{
+	struct dbconn	*c;
+	size_t		 i;
+
+	if (t == DB_READ && !db->in_tx && (d->flags & STMT_READ)) {
+		for (i = 0; i < db->nreplicas; i++) {
+			c = &db->replicas[(db->next_replica + i) % db->nreplicas];
+			if (db_connect(db, c) == QERR_OK) {
+				db->next_replica = (db->next_replica + i) %
+				    db->nreplicas;
+				return c;
+			}
+		}
+	}
+	if (db_connect(db, &db->primary) == QERR_OK)
+		return &db->primary;
+	return NULL;
+}
+
+static void
+clear_result(void *p)
+{
+
+	PQclear(p);
+}
+
+enum qerr
+db_exec(struct req *r, enum db_target t, enum stmt s,
+    const char *const *params, PGresult **res)
+{
+	struct db		*db = r->db;
+	const struct stmt_def	*d = &stmt_defs[s];
+	struct dbconn		*c;
+	PGresult		*pr;
+	ExecStatusType		 st;
+	enum qerr		 e;
+	const char		*state;
+	double			 t0, ms;
+	int			 attempt, retryable;
+
+	*res = NULL;
+	/* Reads are idempotent, and so is a BEGIN: one retry on a fresh connection. */
+	retryable = ((d->flags & STMT_READ) || s == STMT_BEGIN) && !db->in_tx;
+	for (attempt = 0; ; attempt++) {
+		if ((c = pick(db, t, d)) == NULL)
+			return QERR_DB_DOWN;
+		t0 = req_now();
+		if (d->flags & STMT_PLAIN)
+			pr = PQexec(c->conn, d->sql);
+		else
+			pr = PQexecPrepared(c->conn, d->name, d->nparams,
+			    params, NULL, NULL, 0);
+		ms = (req_now() - t0) * 1000.0;
+		st = PQresultStatus(pr);
+		if (pr != NULL && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
+			if (db->conf->slow_query_ms > 0 &&
+			    ms >= (double)db->conf->slow_query_ms)
+				log_msg(LOG_WARN, r->reqid, "slow query %s on %s: "
+				    "%.1f ms", d->name, c->name, ms);
+			r->pool = c->name;
+			if (arena_defer(r->arena, clear_result, pr) != QERR_OK)
+				return QERR_NOMEM;
+			*res = pr;
+			return QERR_OK;
+		}
+		state = pr != NULL ? PQresultErrorField(pr, PG_DIAG_SQLSTATE) : NULL;
+		if (PQstatus(c->conn) != CONNECTION_OK)
+			state = NULL;
+		e = db_classify(state);
+		c->errors++;
+		if (e == QERR_DB || e == QERR_DB_DOWN)
+			log_msg(e == QERR_DB ? LOG_ERROR : LOG_WARN, r->reqid,
+			    "%s on %s failed: %s %s", d->name, c->name,
+			    state != NULL ? state : "connection lost",
+			    pr != NULL ? PQresultErrorField(pr,
+			    PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(pr,
+			    PG_DIAG_MESSAGE_PRIMARY) : "" : "");
+		PQclear(pr);
+		if (e == QERR_DB_DOWN) {
+			/* A broken connection inside a transaction ends it. */
+			if (!c->is_replica)
+				db->in_tx = 0;
+			conn_drop(c);
+		}
+		if (e != QERR_DB_DOWN || !retryable || attempt > 0)
+			return e;
+	}
+}
+
+enum qerr
+db_begin(struct req *r)
+{
+	PGresult	*res;
+	enum qerr	 e;
+
+	if ((e = db_exec(r, DB_PRIMARY, STMT_BEGIN, NULL, &res)) != QERR_OK)
+		return e;
+	r->db->in_tx = 1;
+	return QERR_OK;
+}
+
+enum qerr
+db_commit(struct req *r)
+{
+	PGresult	*res;
+	enum qerr	 e;
+
+	e = db_exec(r, DB_PRIMARY, STMT_COMMIT, NULL, &res);
+	r->db->in_tx = 0;
+	/* A COMMIT whose answer was lost may or may not have happened. */
+	return e;
+}
+
+void
+db_rollback(struct req *r)
+{
+	struct db	*db = r->db;
+	PGresult	*res;
+
+	if (!db->in_tx)
+		return;
+	db->in_tx = 0;
+	if (db->primary.conn == NULL)
+		return;
+	res = PQexec(db->primary.conn, stmt_defs[STMT_ROLLBACK].sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		conn_drop(&db->primary);
+	PQclear(res);
+}
+
+enum qerr
+db_check(struct db *db, struct dbconn *c, double *ms, double *lag)
+{
+	const struct stmt_def	*d;
+	PGresult		*res;
+	double			 t0;
+	enum qerr		 e;
+	int			 ok;
+
+	*ms = 0;
+	*lag = 0;
+	t0 = req_now();
+	if ((e = db_connect(db, c)) != QERR_OK)
+		return e;
+	d = &stmt_defs[c->is_replica ? STMT_REPLICA_STATUS : STMT_PING];
+	res = PQexecPrepared(c->conn, d->name, 0, NULL, NULL, NULL, 0);
+	*ms = (req_now() - t0) * 1000.0;
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	if (ok && c->is_replica)
+		*lag = strtod(PQgetvalue(res, 0, 1), NULL);
+	PQclear(res);
+	if (!ok) {
+		c->errors++;
+		conn_drop(c);
+		return QERR_DB_DOWN;
+	}
+	return QERR_OK;
+}

@@ -1,0 +1,64 @@
+/*
+ * Timestamp and id formats.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "fmt.h"
+
+static int
+digits(const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+int
+fmt_ts(char *dst, const char *src)
+{
+	size_t	 i, n;
+
+	/* YYYY-MM-DD HH:MM:SS */
+	if (strlen(src) < 19 || !digits(src, 4) || src[4] != '-' ||
+	    !digits(src + 5, 2) || src[7] != '-' || !digits(src + 8, 2) ||
+	    (src[10] != ' ' && src[10] != 'T') || !digits(src + 11, 2) ||
+	    src[13] != ':' || !digits(src + 14, 2) || src[16] != ':' ||
+	    !digits(src + 17, 2))
+		return -1;
+	memcpy(dst, src, 19);
+	dst[10] = 'T';
+	dst[19] = '.';
+	n = 0;
+	if (src[19] == '.')
+		for (n = 0; n < 3 && src[20 + n] >= '0' && src[20 + n] <= '9'; n++)
+			dst[20 + n] = src[20 + n];
+	for (i = n; i < 3; i++)
+		dst[20 + i] = '0';
+	dst[23] = 'Z';
+	dst[24] = '\0';
+	return 0;
+}
+
+int
+fmt_is_uuid(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		char c = s[i];
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return 0;
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0;
+	}
+	return 1;
+}

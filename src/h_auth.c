@@ -1,0 +1,256 @@
+/*
+ * POST /auth/signup, POST /auth/login, POST /auth/logout, GET /auth/me.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "arena.h"
+#include "auth.h"
+#include "db.h"
+#include "h_auth.h"
+#include "log.h"
+#include "resp.h"
+#include "valid.h"
+
+/*
+ * Counts this attempt against the client address and the email.
+ * Returns 0 when under the limit, else the answer's status (429 with
+ * Retry-After, or 503).
+ */
+static int
+rate_limit(struct req *r, const char *email)
+{
+	PGresult	*res;
+	const char	*params[2];
+	char		*kaddr, *kemail;
+	long		 worst, wait;
+	int		 i;
+	enum qerr	 e;
+
+	if (r->conf->auth_rate_limit == 0)
+		return 0;
+	kaddr = arena_printf(r->arena, "addr:%s", auth_client_addr(r));
+	kemail = arena_printf(r->arena, "email:%s", email);
+	if (kaddr == NULL || kemail == NULL)
+		return resp_qerr(r, QERR_NOMEM);
+	params[0] = kaddr;
+	params[1] = kemail;
+	if ((e = db_exec(r, DB_PRIMARY, STMT_RATE_HIT, params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	worst = wait = 0;
+	for (i = 0; i < PQntuples(res); i++) {
+		long c = strtol(PQgetvalue(res, i, 0), NULL, 10);
+		long w = strtol(PQgetvalue(res, i, 1), NULL, 10);
+
+		if (c > worst)
+			worst = c;
+		if (c > r->conf->auth_rate_limit && w > wait)
+			wait = w;
+	}
+	if (worst <= r->conf->auth_rate_limit)
+		return 0;
+	{
+		char	 v[24];
+
+		snprintf(v, sizeof(v), "%ld", wait < 1 ? 1 : wait);
+		resp_header(r, "Retry-After", v);
+	}
+	/* Old windows are dead weight; whoever is limited pays to sweep them. */
+	if (db_exec(r, DB_PRIMARY, STMT_RATE_PURGE, NULL, &res) != QERR_OK)
+		log_msg(LOG_WARN, r->reqid, "rate limit sweep failed");
+	return resp_error(r, ERR_RATE_LIMITED, NULL);
+}
+
+/*
+ * Creates a session for user_id. Writes the token into token and the
+ * expiry into expires. Returns QERR_OK or the database error.
+ */
+static enum qerr
+session_create(struct req *r, const char *user_id, char *token, char *expires)
+{
+	PGresult	*res;
+	const char	*params[5];
+	const char	*ua;
+	char		 hash[AUTH_HASH_LEN + 1], ttl[24], *ua_short;
+	enum qerr	 e;
+
+	auth_token_new(token);
+	auth_token_hash(token, hash);
+	snprintf(ttl, sizeof(ttl), "%ld", r->conf->session_ttl);
+	if ((ua = req_param(r, "HTTP_USER_AGENT")) == NULL)
+		ua = "";
+	if ((ua_short = arena_strndup(r->arena, ua, strnlen(ua, 256))) == NULL)
+		return QERR_NOMEM;
+	/* Cut on a character boundary so the text stays valid UTF-8. */
+	{
+		size_t n = strlen(ua_short);
+
+		if (n == 256)
+			while (n > 0 && ((unsigned char)ua_short[n] & 0xc0) == 0x80)
+				ua_short[--n] = '\0';
+	}
+	params[0] = user_id;
+	params[1] = hash;
+	params[2] = ttl;
+	params[3] = auth_client_addr(r);
+	params[4] = ua_short;
+	if ((e = db_exec(r, DB_PRIMARY, STMT_SESSION_INSERT, params, &res)) != QERR_OK)
+		return e;
+	if (PQntuples(res) != 1 || fmt_ts(expires, PQgetvalue(res, 0, 1)) == -1)
+		return QERR_DB;
+	return QERR_OK;
+}
+
+/* The answer of signup and login: {user, token, expiresAt} and the cookie. */
+static int
+session_answer(struct req *r, int status, const struct user *u,
+    const char *token, const char *expires)
+{
+	struct jw	 w;
+
+	resp_ok(r, status, &w);
+	jw_obj(&w);
+	jw_key(&w, "user");
+	user_json(&w, u, 1);
+	jw_key(&w, "token");
+	jw_str(&w, token);
+	jw_key(&w, "expiresAt");
+	jw_str(&w, expires);
+	jw_obj_end(&w);
+	auth_set_cookie(r, token);
+	return r->status;
+}
+
+int
+h_auth_signup(struct req *r)
+{
+	const struct fieldval	*f = r->fields;
+	PGresult		*res;
+	struct user		 u;
+	const char		*params[3];
+	char			 hash[crypto_pwhash_STRBYTES];
+	char			 token[AUTH_TOKEN_LEN + 1];
+	char			 expires[FMT_TS_LEN + 1];
+	enum qerr		 e;
+	int			 st;
+
+	if ((st = rate_limit(r, f[SIGNUP_EMAIL].s)) != 0)
+		return st;
+	/* Hash before the transaction: never hold locks across 30 ms of CPU. */
+	if (auth_password_hash(hash, f[SIGNUP_PASSWORD].s,
+	    f[SIGNUP_PASSWORD].len) == -1)
+		return resp_qerr(r, QERR_NOMEM);
+	if ((e = db_begin(r)) != QERR_OK)
+		goto fail;
+	params[0] = f[SIGNUP_NAME].s;
+	params[1] = f[SIGNUP_EMAIL].s;
+	params[2] = "user";
+	if ((e = db_exec(r, DB_PRIMARY, STMT_USER_INSERT, params, &res)) != QERR_OK)
+		goto fail;
+	if (PQntuples(res) != 1 || user_from_row(&u, res, 0, 0) == -1) {
+		e = QERR_DB;
+		goto fail;
+	}
+	params[0] = u.id;
+	params[1] = hash;
+	if ((e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_INSERT, params, &res)) != QERR_OK)
+		goto fail;
+	if ((e = session_create(r, u.id, token, expires)) != QERR_OK)
+		goto fail;
+	if ((e = db_commit(r)) != QERR_OK)
+		goto fail;
+	sodium_memzero(hash, sizeof(hash));
+	return session_answer(r, 201, &u, token, expires);
+fail:
+	db_rollback(r);
+	sodium_memzero(hash, sizeof(hash));
+	if (e == QERR_CONFLICT)
+		return resp_error(r, ERR_CONFLICT, "Email already registered");
+	return resp_qerr(r, e);
+}
+
+int
+h_auth_login(struct req *r)
+{
+	const struct fieldval	*f = r->fields;
+	PGresult		*res, *ures;
+	struct user		 u;
+	const char		*params[2], *hash;
+	char			 newhash[crypto_pwhash_STRBYTES];
+	char			 token[AUTH_TOKEN_LEN + 1];
+	char			 expires[FMT_TS_LEN + 1];
+	enum qerr		 e;
+	int			 st, ok;
+
+	if ((st = rate_limit(r, f[LOGIN_EMAIL].s)) != 0)
+		return st;
+	params[0] = f[LOGIN_EMAIL].s;
+	if ((e = db_exec(r, DB_PRIMARY, STMT_LOGIN_LOOKUP, params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	hash = NULL;
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, USER_NCOLS + 1))
+		hash = PQgetvalue(res, 0, USER_NCOLS + 1);
+	/* Unknown email and wrong password: same work, same answer. */
+	ok = auth_password_verify(hash, f[LOGIN_PASSWORD].s, f[LOGIN_PASSWORD].len);
+	if (!ok)
+		return resp_error(r, ERR_UNAUTHORIZED, "Invalid email or password");
+	if (user_from_row(&u, res, 0, 0) == -1)
+		return resp_qerr(r, QERR_DB);
+	if (auth_password_needs_rehash(hash) &&
+	    auth_password_hash(newhash, f[LOGIN_PASSWORD].s,
+	    f[LOGIN_PASSWORD].len) == 0) {
+		params[0] = PQgetvalue(res, 0, USER_NCOLS);
+		params[1] = newhash;
+		if (db_exec(r, DB_PRIMARY, STMT_ACCOUNT_REHASH, params, &ures) != QERR_OK)
+			log_msg(LOG_WARN, r->reqid, "password rehash failed");
+		sodium_memzero(newhash, sizeof(newhash));
+	}
+	params[0] = u.id;
+	if (db_exec(r, DB_PRIMARY, STMT_SESSIONS_PURGE_USER, params, &ures) != QERR_OK)
+		log_msg(LOG_WARN, r->reqid, "expired session sweep failed");
+	if ((e = session_create(r, u.id, token, expires)) != QERR_OK)
+		return resp_qerr(r, e);
+	return session_answer(r, 200, &u, token, expires);
+}
+
+int
+h_auth_logout(struct req *r)
+{
+	PGresult	*res;
+	const char	*params[1];
+	enum qerr	 e;
+	struct jw	 w;
+
+	params[0] = r->sess->id;
+	if ((e = db_exec(r, DB_PRIMARY, STMT_SESSION_DELETE, params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	resp_ok(r, 200, &w);
+	jw_obj(&w);
+	jw_obj_end(&w);
+	auth_set_cookie(r, NULL);
+	return r->status;
+}
+
+int
+h_auth_me(struct req *r)
+{
+	struct jw	 w;
+
+	resp_ok(r, 200, &w);
+	jw_obj(&w);
+	jw_key(&w, "user");
+	user_json(&w, &r->sess->user, 1);
+	jw_key(&w, "session");
+	jw_obj(&w);
+	jw_key(&w, "expiresAt");
+	jw_str(&w, r->sess->expires_at);
+	jw_key(&w, "createdAt");
+	jw_str(&w, r->sess->created_at);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	return r->status;
+}

@@ -1,0 +1,141 @@
+/*
+ * logfmt lines on stderr.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+
+static enum log_level	 min_level = LOG_INFO;
+static const char	*prog = "quire";
+
+static const char *const names[LOG__MAX] = {
+	"debug", "info", "warn", "error"
+};
+
+void
+log_init(enum log_level min, const char *program)
+{
+
+	min_level = min;
+	prog = program;
+}
+
+int
+log_enabled(enum log_level l)
+{
+
+	return l >= min_level;
+}
+
+static void
+put_time(struct buf *b)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+	char		 t[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
+	buf_printf(b, "time=%s.%03ldZ", t, ts.tv_nsec / 1000000);
+}
+
+void
+log_value(struct buf *b, const char *v)
+{
+	const unsigned char *p;
+	int		 quote;
+
+	quote = (*v == '\0');
+	for (p = (const unsigned char *)v; *p != '\0'; p++)
+		if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' ||
+		    *p == 0x7f)
+			quote = 1;
+	if (!quote) {
+		buf_puts(b, v);
+		return;
+	}
+	buf_putc(b, '"');
+	for (p = (const unsigned char *)v; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)*p);
+		} else if (*p < ' ' || *p == 0x7f)
+			buf_printf(b, "\\x%02x", *p);
+		else
+			buf_putc(b, (char)*p);
+	}
+	buf_putc(b, '"');
+}
+
+static void
+flush(struct buf *b)
+{
+	ssize_t	 n;
+	size_t	 off;
+
+	buf_putc(b, '\n');
+	if (buf_err(b) != QERR_OK)
+		return;
+	/* One write per line keeps lines from several workers whole. */
+	for (off = 0; off < b->len; off += (size_t)n)
+		if ((n = write(STDERR_FILENO, b->p + off, b->len - off)) <= 0)
+			break;
+}
+
+void
+log_msg_(enum log_level l, const char *reqid, const char *func,
+    const char *fmt, ...)
+{
+	struct buf	 b;
+	char		 msg[1024];
+	va_list		 ap;
+
+	if (l < min_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	buf_init(&b, 4096);
+	put_time(&b);
+	buf_printf(&b, " level=%s app=%s pid=%ld", names[l], prog,
+	    (long)getpid());
+	if (reqid != NULL) {
+		buf_puts(&b, " reqid=");
+		log_value(&b, reqid);
+	}
+	buf_printf(&b, " func=%s msg=", func);
+	log_value(&b, msg);
+	flush(&b);
+	buf_free(&b);
+}
+
+void
+log_request(const char *method, const char *path, int status, double dur_ms,
+    const char *reqid, const char *pool)
+{
+	struct buf	 b;
+
+	if (LOG_INFO < min_level)
+		return;
+	buf_init(&b, 8192);
+	put_time(&b);
+	buf_printf(&b, " level=info app=%s pid=%ld reqid=", prog,
+	    (long)getpid());
+	log_value(&b, reqid);
+	buf_puts(&b, " method=");
+	log_value(&b, method);
+	buf_puts(&b, " path=");
+	log_value(&b, path);
+	buf_printf(&b, " status=%d duration_ms=%.3f pool=%s", status, dur_ms,
+	    pool != NULL ? pool : "-");
+	flush(&b);
+	buf_free(&b);
+}

@@ -1,0 +1,298 @@
+/*
+ * quire: the FastCGI responder. The listening socket is fd 0, as
+ * spawn-fcgi and lighttpd's bin-path hand it over. With --workers N a
+ * small supervising parent forks N workers and replaces any that dies.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "app.h"
+#include "arena.h"
+#include "conf.h"
+#include "db.h"
+#include "h_ops.h"
+#include "log.h"
+#include "mem.h"
+#include "req.h"
+#include "resp.h"
+
+#define ARENA_FIRST	(16 * 1024)
+#define ARENA_LIMIT	(64 * 1024 * 1024)	/* per-request memory ceiling */
+#define OUT_KEEP	(64 * 1024)
+
+static volatile sig_atomic_t	 stopping;
+
+static void
+on_stop(int sig)
+{
+
+	(void)sig;
+	stopping = 1;
+	/* Makes a blocked accept() give up instead of restarting. */
+	FCGX_ShutdownPending();
+}
+
+static void
+signals(void (*handler)(int))
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;	/* no SA_RESTART: accept() must see EINTR */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	/* A client gone mid-answer must not kill the worker. */
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static long
+fcgx_read(void *ctx, char *dst, size_t n)
+{
+	int	 want;
+
+	want = n > 65536 ? 65536 : (int)n;
+	return FCGX_GetStr(dst, want, ctx);
+}
+
+/*
+ * Serves requests until told to stop. Returns the exit status.
+ */
+static int
+serve(const struct conf *conf)
+{
+	FCGX_Request	 fr;
+	struct req	 r;
+	struct db	 db;
+	struct arena	*arena;
+	struct buf	 out;
+	sigset_t	 block, old;
+	double		 ms;
+
+	if (FCGX_Init() != 0) {
+		log_msg(LOG_ERROR, NULL, "FCGX_Init failed");
+		return 1;
+	}
+	if (FCGX_IsCGI()) {
+		log_msg(LOG_ERROR, NULL, "fd 0 is not a FastCGI listening "
+		    "socket: start quire with spawn-fcgi or a web server's "
+		    "bin-path");
+		return 2;
+	}
+	if (FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0 ||
+	    (arena = arena_new(ARENA_FIRST, ARENA_LIMIT)) == NULL) {
+		log_msg(LOG_ERROR, NULL, "out of memory at start-up");
+		return 1;
+	}
+	db_init(&db, conf);
+	if (req_setup(&r, conf, &db, arena) != QERR_OK) {
+		log_msg(LOG_ERROR, NULL, "out of memory at start-up");
+		return 1;
+	}
+	buf_init(&out, 128 * 1024 * 1024);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	log_msg(LOG_DEBUG, NULL, "worker ready");
+
+	while (!stopping) {
+		if (FCGX_Accept_r(&fr) < 0)
+			break;
+		/* A stop signal now waits until this request is answered. */
+		sigprocmask(SIG_BLOCK, &block, &old);
+		if (req_begin(&r, fr.envp, fcgx_read, fr.in) != QERR_OK)
+			resp_qerr(&r, QERR_NOMEM);
+		else
+			app_handle(&r);
+		db_rollback(&r);
+		resp_render(&r, &out);
+		if (buf_err(&out) == QERR_OK)
+			(void)FCGX_PutStr(out.p, (int)out.len, fr.out);
+		ms = (req_now() - r.t_start) * 1000.0;
+		log_request(r.method_name, r.path, r.status, ms, r.reqid, r.pool);
+		req_end(&r);
+		buf_trim(&out, OUT_KEEP);
+		FCGX_Finish_r(&fr);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	db_close(&db);
+	req_teardown(&r);
+	buf_free(&out);
+	arena_free(arena);
+	FCGX_Free(&fr, 1);
+	log_msg(LOG_DEBUG, NULL, "worker stopped");
+	return 0;
+}
+
+static pid_t
+spawn(const struct conf *conf)
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) == 0) {
+		stopping = 0;
+		_exit(serve(conf));
+	}
+	if (pid == -1)
+		log_msg(LOG_ERROR, NULL, "fork: %s", strerror(errno));
+	return pid;
+}
+
+/*
+ * Keeps n workers alive; on SIGTERM/SIGINT stops them and waits for each
+ * to finish its request. Returns the exit status.
+ */
+static int
+supervise(const struct conf *conf, long n)
+{
+	pid_t		*pids;
+	time_t		*born;
+	pid_t		 pid;
+	long		 i, alive;
+	int		 st, forwarded;
+
+	if ((pids = mem_calloc((size_t)n, sizeof(*pids))) == NULL ||
+	    (born = mem_calloc((size_t)n, sizeof(*born))) == NULL)
+		return 1;
+	for (i = 0; i < n; i++) {
+		pids[i] = spawn(conf);
+		born[i] = time(NULL);
+	}
+	log_msg(LOG_INFO, NULL, "supervising %ld workers", n);
+	forwarded = 0;
+	for (;;) {
+		if (stopping && !forwarded) {
+			for (i = 0; i < n; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGTERM);
+			forwarded = 1;
+		}
+		for (alive = 0, i = 0; i < n; i++)
+			if (pids[i] > 0)
+				alive++;
+		if (alive == 0 && stopping)
+			break;
+		pid = wait(&st);
+		if (pid == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ECHILD && !stopping) {
+				/* Every fork failed: try again shortly. */
+				sleep(1);
+				for (i = 0; i < n; i++)
+					if (pids[i] <= 0)
+						pids[i] = spawn(conf);
+				continue;
+			}
+			break;
+		}
+		for (i = 0; i < n; i++)
+			if (pids[i] == pid)
+				break;
+		if (i == n)
+			continue;
+		pids[i] = 0;
+		if (stopping)
+			continue;
+		if (WIFSIGNALED(st))
+			log_msg(LOG_ERROR, NULL, "worker %ld died of signal %d; "
+			    "replacing it", (long)pid, WTERMSIG(st));
+		else
+			log_msg(LOG_ERROR, NULL, "worker %ld exited with %d; "
+			    "replacing it", (long)pid, WEXITSTATUS(st));
+		/* A worker that dies at birth would otherwise spin the CPU. */
+		if (time(NULL) - born[i] < 1)
+			sleep(1);
+		if (stopping)
+			continue;
+		pids[i] = spawn(conf);
+		born[i] = time(NULL);
+	}
+	mem_free(pids);
+	mem_free(born);
+	log_msg(LOG_INFO, NULL, "stopped");
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+
+	fprintf(f, "usage: quire [-w workers] [-V]\n"
+	    "  FastCGI responder; the listening socket is fd 0 "
+	    "(spawn-fcgi, lighttpd bin-path).\n"
+	    "  Configuration comes from QUIRE_* environment variables.\n");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "workers", required_argument, NULL, 'w' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct conf	 conf;
+	char		 err[256];
+	long		 workers;
+	int		 ch, rc;
+
+	workers = -1;
+	while ((ch = getopt_long(argc, argv, "w:Vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'w':
+			if (conf_parse_long(optarg, 1, 256, &workers) != QERR_OK) {
+				fprintf(stderr, "quire: --workers must be 1 to 256\n");
+				return 2;
+			}
+			break;
+		case 'V':
+			printf("quire %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (conf_from_env(&conf, err, sizeof(err)) != QERR_OK) {
+		fprintf(stderr, "quire: %s\n", err);
+		return 2;
+	}
+	if (workers > 0)
+		conf.workers = workers;
+	log_init(conf.log_level, "quire");
+	if (sodium_init() < 0) {
+		log_msg(LOG_ERROR, NULL, "libsodium failed to initialise");
+		return 1;
+	}
+	json_set_alloc_funcs(mem_malloc, mem_free);
+	h_ops_started = req_now();
+	signals(on_stop);
+	if (conf.workers > 1)
+		rc = supervise(&conf, conf.workers);
+	else
+		rc = serve(&conf);
+	conf_free(&conf);
+	return rc;
+}

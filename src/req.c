@@ -1,0 +1,269 @@
+/*
+ * Request set-up from the CGI parameters, and the body reader.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "arena.h"
+#include "req.h"
+
+#define BUF_KEEP	(64 * 1024)	/* buffers above this are freed after a request */
+
+static const char *const method_names[METHOD__MAX] = {
+	"GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS", "OTHER"
+};
+
+double
+req_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+enum http_method
+req_method(const char *m)
+{
+	int	 i;
+
+	if (m == NULL)
+		return METHOD_OTHER;
+	for (i = 0; i < METHOD_OTHER; i++)
+		if (strcmp(m, method_names[i]) == 0)
+			return (enum http_method)i;
+	return METHOD_OTHER;
+}
+
+const char *
+req_method_name(enum http_method m)
+{
+
+	return method_names[m < METHOD__MAX ? m : METHOD_OTHER];
+}
+
+int
+req_id_sane(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		char c = s[i];
+
+		if (i >= REQID_MAX)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return i > 0;
+}
+
+enum qerr
+req_setup(struct req *r, const struct conf *c, struct db *db, struct arena *a)
+{
+
+	memset(r, 0, sizeof(*r));
+	r->conf = c;
+	r->db = db;
+	r->arena = a;
+	buf_init(&r->data, 64 * 1024 * 1024);
+	buf_init(&r->meta, 4096);
+	buf_init(&r->details, 65536);
+	buf_init(&r->hdrs, 16384);
+	buf_init(&r->json_out, 64 * 1024 * 1024);
+	return QERR_OK;
+}
+
+void
+req_teardown(struct req *r)
+{
+
+	buf_free(&r->data);
+	buf_free(&r->meta);
+	buf_free(&r->details);
+	buf_free(&r->hdrs);
+	buf_free(&r->json_out);
+}
+
+const char *
+req_param(const struct req *r, const char *name)
+{
+	char	**e;
+	size_t	  n;
+
+	if (r->envp == NULL)
+		return NULL;
+	n = strlen(name);
+	for (e = r->envp; *e != NULL; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+const char *
+req_route_path(struct arena *a, const char *path_info, const char *uri,
+    const char *script)
+{
+	const char	*p;
+	size_t		 n, sl;
+
+	if (path_info != NULL && *path_info != '\0') {
+		p = path_info;
+		n = strlen(p);
+	} else if (uri != NULL) {
+		p = uri;
+		n = strcspn(p, "?#");
+		sl = script != NULL ? strlen(script) : 0;
+		if (sl > 0 && sl <= n && strncmp(p, script, sl) == 0) {
+			p += sl;
+			n -= sl;
+		}
+	} else {
+		p = "";
+		n = 0;
+	}
+	/* The /v1 alias: "/v1" alone or "/v1/..." but not "/v10". */
+	if (n >= 3 && strncmp(p, "/v1", 3) == 0 && (n == 3 || p[3] == '/')) {
+		p += 3;
+		n -= 3;
+	}
+	if (n > 1 && p[n - 1] == '/')
+		n--;
+	if (n == 0)
+		return arena_strdup(a, "/");
+	return arena_strndup(a, p, n);
+}
+
+static void
+new_reqid(char *dst)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char	 raw[16];
+	size_t		 i;
+
+	randombytes_buf(raw, sizeof(raw));
+	for (i = 0; i < sizeof(raw); i++) {
+		dst[2 * i] = hex[raw[i] >> 4];
+		dst[2 * i + 1] = hex[raw[i] & 0xf];
+	}
+	dst[2 * sizeof(raw)] = '\0';
+}
+
+enum qerr
+req_begin(struct req *r, char **envp, req_reader rd, void *ctx)
+{
+	const char	*id, *q;
+
+	r->t_start = req_now();
+	r->envp = envp;
+	r->read = rd;
+	r->read_ctx = ctx;
+	r->status = 0;
+	r->err_code = NULL;
+	r->route = NULL;
+	r->id = NULL;
+	r->body = NULL;
+	r->body_len = 0;
+	r->json = NULL;
+	r->fields = NULL;
+	r->sess = NULL;
+	r->pool = NULL;
+	buf_reset(&r->data);
+	buf_reset(&r->meta);
+	buf_reset(&r->details);
+	buf_reset(&r->hdrs);
+
+	id = req_param(r, "HTTP_X_REQUEST_ID");
+	if (id != NULL && req_id_sane(id))
+		memcpy(r->reqid, id, strlen(id) + 1);
+	else
+		new_reqid(r->reqid);
+
+	r->method_name = req_param(r, "REQUEST_METHOD");
+	if (r->method_name == NULL)
+		r->method_name = "GET";
+	r->method = req_method(r->method_name);
+	q = req_param(r, "QUERY_STRING");
+	r->query = q != NULL ? q : "";
+	r->path = req_route_path(r->arena, req_param(r, "PATH_INFO"),
+	    req_param(r, "REQUEST_URI"), req_param(r, "SCRIPT_NAME"));
+	if (r->path == NULL) {
+		r->path = "/";
+		return QERR_NOMEM;
+	}
+	return QERR_OK;
+}
+
+void
+req_end(struct req *r)
+{
+
+	/* The arena frees the body and runs json_decref for us. */
+	arena_reset(r->arena);
+	r->envp = NULL;
+	r->json = NULL;
+	r->sess = NULL;
+	buf_trim(&r->data, BUF_KEEP);
+	buf_trim(&r->meta, BUF_KEEP);
+	buf_trim(&r->details, BUF_KEEP);
+	buf_trim(&r->hdrs, BUF_KEEP);
+	buf_trim(&r->json_out, BUF_KEEP);
+}
+
+int
+req_is_json(const char *ct)
+{
+	size_t	 n;
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	n = strlen("application/json");
+	if (strncasecmp(ct, "application/json", n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+enum qerr
+req_read_body(struct req *r)
+{
+	const char	*cl;
+	long		 n;
+	size_t		 len, got;
+	unsigned long long v;
+	size_t		 i;
+
+	cl = req_param(r, "CONTENT_LENGTH");
+	len = 0;
+	if (cl != NULL && *cl != '\0') {
+		v = 0;
+		for (i = 0; cl[i] != '\0'; i++) {
+			if (cl[i] < '0' || cl[i] > '9' || i >= 19)
+				return QERR_INVAL;
+			v = v * 10 + (unsigned)(cl[i] - '0');
+		}
+		if (v > r->conf->max_body)
+			return QERR_TOOBIG;
+		len = (size_t)v;
+	}
+	if ((r->body = arena_alloc(r->arena, len + 1)) == NULL)
+		return QERR_NOMEM;
+	for (got = 0; got < len; got += (size_t)n) {
+		n = r->read(r->read_ctx, r->body + got, len - got);
+		if (n <= 0)
+			return QERR_IO;
+	}
+	r->body[len] = '\0';
+	r->body_len = len;
+	return QERR_OK;
+}

@@ -1,0 +1,225 @@
+/*
+ * The envelope, the error table and the header writer.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "resp.h"
+
+struct err_entry {
+	int		 status;
+	const char	*code;
+	const char	*message;
+};
+
+static const struct err_entry errs[ERR__MAX] = {
+	[ERR_INVALID_JSON] = { 400, "INVALID_JSON",
+	    "Request body is not a valid JSON object" },
+	[ERR_VALIDATION] = { 400, "VALIDATION_ERROR",
+	    "Request validation failed" },
+	[ERR_UNAUTHORIZED] = { 401, "UNAUTHORIZED",
+	    "Authentication required" },
+	[ERR_FORBIDDEN] = { 403, "FORBIDDEN", "Forbidden" },
+	[ERR_NOT_FOUND] = { 404, "NOT_FOUND", "Not found" },
+	[ERR_METHOD_NOT_ALLOWED] = { 405, "METHOD_NOT_ALLOWED",
+	    "Method not allowed" },
+	[ERR_CONFLICT] = { 409, "CONFLICT", "Conflict" },
+	[ERR_PAYLOAD_TOO_LARGE] = { 413, "PAYLOAD_TOO_LARGE",
+	    "Request body too large" },
+	[ERR_UNSUPPORTED_MEDIA_TYPE] = { 415, "UNSUPPORTED_MEDIA_TYPE",
+	    "Content-Type must be application/json" },
+	[ERR_RATE_LIMITED] = { 429, "RATE_LIMITED",
+	    "Too many attempts, try again later" },
+	[ERR_INTERNAL] = { 500, "INTERNAL_ERROR", "Internal server error" },
+	[ERR_SERVICE_UNAVAILABLE] = { 503, "SERVICE_UNAVAILABLE",
+	    "Database unavailable" },
+};
+
+const char *
+resp_reason(int status)
+{
+
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+int
+resp_error(struct req *r, enum resp_err e, const char *msg)
+{
+
+	r->status = errs[e].status;
+	r->err_code = errs[e].code;
+	buf_reset(&r->data);
+	buf_reset(&r->meta);
+	buf_puts(&r->data, msg != NULL ? msg : errs[e].message);
+	if (e != ERR_VALIDATION)
+		buf_reset(&r->details);
+	return r->status;
+}
+
+int
+resp_qerr(struct req *r, enum qerr e)
+{
+
+	switch (e) {
+	case QERR_DB_DOWN:
+		return resp_error(r, ERR_SERVICE_UNAVAILABLE, NULL);
+	case QERR_CONFLICT:
+		return resp_error(r, ERR_CONFLICT, NULL);
+	case QERR_NOTFOUND:
+		return resp_error(r, ERR_NOT_FOUND, NULL);
+	case QERR_TOOBIG:
+		return resp_error(r, ERR_PAYLOAD_TOO_LARGE, NULL);
+	default:
+		return resp_error(r, ERR_INTERNAL, NULL);
+	}
+}
+
+void
+resp_detail(struct req *r, const char *field, const char *msg)
+{
+	struct jw	 w;
+	size_t		 n;
+
+	/* A hostile body with thousands of bad keys gets a bounded answer. */
+	if (r->details.len > 8192)
+		return;
+	n = strlen(field);
+	if (n > 128) {
+		n = 128;
+		while (n > 0 && ((unsigned char)field[n] & 0xc0) == 0x80)
+			n--;
+	}
+	jw_init(&w, &r->details);
+	/* Continue the array in place: a comma when it already has items. */
+	if (r->details.len > 0)
+		buf_putc(&r->details, ',');
+	jw_obj(&w);
+	jw_key(&w, "field");
+	jw_strn(&w, field, n);
+	jw_key(&w, "message");
+	jw_str(&w, msg);
+	jw_obj_end(&w);
+}
+
+void
+resp_ok(struct req *r, int status, struct jw *w)
+{
+
+	r->status = status;
+	r->err_code = NULL;
+	buf_reset(&r->data);
+	jw_init(w, &r->data);
+}
+
+void
+resp_header(struct req *r, const char *name, const char *value)
+{
+
+	buf_puts(&r->hdrs, name);
+	buf_append(&r->hdrs, ": ", 2);
+	buf_puts(&r->hdrs, value);
+	buf_append(&r->hdrs, "\r\n", 2);
+}
+
+/* The JSON body for the current state of r. */
+static void
+render_body(struct req *r, struct buf *b)
+{
+
+	if (r->err_code == NULL) {
+		buf_puts(b, "{\"success\":true,\"data\":");
+		if (r->data.len > 0)
+			buf_append(b, r->data.p, r->data.len);
+		else
+			buf_puts(b, "{}");
+		if (r->meta.len > 0) {
+			buf_puts(b, ",\"meta\":");
+			buf_append(b, r->meta.p, r->meta.len);
+		}
+		buf_putc(b, '}');
+		return;
+	}
+	buf_puts(b, "{\"success\":false,\"message\":");
+	jw_escape(b, r->data.p != NULL ? r->data.p : "", r->data.len);
+	buf_puts(b, ",\"error\":\"");
+	buf_puts(b, r->err_code);
+	buf_putc(b, '"');
+	if (strcmp(r->err_code, "VALIDATION_ERROR") == 0) {
+		buf_puts(b, ",\"details\":[");
+		if (r->details.len > 0)
+			buf_append(b, r->details.p, r->details.len);
+		buf_putc(b, ']');
+	}
+	if (r->meta.len > 0) {
+		/* Errors that carry data (/health/db down) put it here. */
+		buf_puts(b, ",\"data\":");
+		buf_append(b, r->meta.p, r->meta.len);
+	}
+	buf_putc(b, '}');
+}
+
+static void
+render(struct req *r, struct buf *out, const char *body, size_t blen)
+{
+
+	buf_printf(out, "Status: %d %s\r\n", r->status, resp_reason(r->status));
+	buf_puts(out, "Content-Type: application/json; charset=utf-8\r\n");
+	buf_printf(out, "Content-Length: %zu\r\n", blen);
+	buf_puts(out, "X-Request-Id: ");
+	buf_puts(out, r->reqid);
+	buf_puts(out, "\r\n");
+	if (strncmp(r->path != NULL ? r->path : "", "/auth/", 6) == 0)
+		buf_puts(out, "Cache-Control: no-store\r\n");
+	if (r->hdrs.len > 0)
+		buf_append(out, r->hdrs.p, r->hdrs.len);
+	buf_puts(out, "\r\n");
+	if (r->method != METHOD_HEAD)
+		buf_append(out, body, blen);
+}
+
+void
+resp_render(struct req *r, struct buf *out)
+{
+	static const char fallback[] = "{\"success\":false,\"message\":"
+	    "\"Internal server error\",\"error\":\"INTERNAL_ERROR\"}";
+
+	if (r->status == 0)
+		resp_error(r, ERR_INTERNAL, NULL);
+	if (buf_err(&r->data) != QERR_OK || buf_err(&r->meta) != QERR_OK ||
+	    buf_err(&r->details) != QERR_OK || buf_err(&r->hdrs) != QERR_OK) {
+		buf_reset(&r->hdrs);
+		resp_error(r, ERR_INTERNAL, NULL);
+	}
+	buf_reset(&r->json_out);
+	render_body(r, &r->json_out);
+	buf_reset(out);
+	if (buf_err(&r->json_out) == QERR_OK) {
+		render(r, out, r->json_out.p, r->json_out.len);
+		if (buf_err(out) == QERR_OK)
+			return;
+	}
+	/* Last resort: a fixed answer that needs little memory to be right. */
+	buf_trim(out, 0);
+	r->status = 500;
+	r->err_code = "INTERNAL_ERROR";
+	buf_reset(&r->hdrs);
+	render(r, out, fallback, sizeof(fallback) - 1);
+}

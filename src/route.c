@@ -1,0 +1,108 @@
+/*
+ * The route table and the matcher.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "h_auth.h"
+#include "h_ops.h"
+#include "route.h"
+#include "valid.h"
+
+/* clang-format off */
+const struct route routes[] = {
+	/* method	path			auth		body		handler */
+	{ METHOD_GET,	"/health",		AUTH_NONE,	NULL,		h_ops_health },
+	{ METHOD_GET,	"/health/db",		AUTH_NONE,	NULL,		h_ops_health_db },
+	{ METHOD_POST,	"/auth/signup",		AUTH_NONE,	&body_signup,	h_auth_signup },
+	{ METHOD_POST,	"/auth/login",		AUTH_NONE,	&body_login,	h_auth_login },
+	{ METHOD_POST,	"/auth/logout",		AUTH_SESSION,	NULL,		h_auth_logout },
+	{ METHOD_GET,	"/auth/me",		AUTH_SESSION,	NULL,		h_auth_me },
+};
+/* clang-format on */
+const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
+
+/*
+ * Compares a template against a path segment by segment. Returns 1 on a
+ * match and points *id at the ":id" segment.
+ */
+static int
+path_matches(const char *tpl, const char *path, const char **id, size_t *idlen)
+{
+	const char	*seg;
+
+	*id = NULL;
+	*idlen = 0;
+	while (*tpl != '\0' && *path != '\0') {
+		if (tpl[0] == ':') {
+			seg = path;
+			while (*path != '\0' && *path != '/')
+				path++;
+			if (path == seg)
+				return 0;
+			*id = seg;
+			*idlen = (size_t)(path - seg);
+			while (*tpl != '\0' && *tpl != '/')
+				tpl++;
+			continue;
+		}
+		if (*tpl != *path)
+			return 0;
+		tpl++;
+		path++;
+	}
+	return *tpl == '\0' && *path == '\0';
+}
+
+enum route_match
+route_match(const struct route *table, size_t n, enum http_method m,
+    const char *path, const struct route **rt, const char **id,
+    size_t *idlen, char *allow, size_t allowsz)
+{
+	const char	*mid;
+	size_t		 i, midlen, used;
+	int		 seen[METHOD__MAX] = { 0 };
+	int		 any;
+
+	if (m == METHOD_HEAD)
+		m = METHOD_GET;
+	any = 0;
+	for (i = 0; i < n; i++) {
+		if (!path_matches(table[i].path, path, &mid, &midlen))
+			continue;
+		if (table[i].method == m) {
+			*rt = &table[i];
+			*id = mid;
+			*idlen = midlen;
+			return ROUTE_FOUND;
+		}
+		seen[table[i].method] = 1;
+		any = 1;
+	}
+	if (!any)
+		return ROUTE_NOT_FOUND;
+	if (allowsz > 0)
+		allow[0] = '\0';
+	used = 0;
+	for (i = 0; i < METHOD__MAX; i++) {
+		const char *name;
+		int w;
+
+		if (!seen[i])
+			continue;
+		name = req_method_name((enum http_method)i);
+		w = snprintf(allow + used, allowsz - used, "%s%s",
+		    used ? ", " : "", name);
+		if (w < 0 || (size_t)w >= allowsz - used)
+			break;
+		used += (size_t)w;
+		if (i == METHOD_GET) {
+			w = snprintf(allow + used, allowsz - used, ", HEAD");
+			if (w > 0 && (size_t)w < allowsz - used)
+				used += (size_t)w;
+		}
+	}
+	return ROUTE_BAD_METHOD;
+}

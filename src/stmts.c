@@ -1,0 +1,111 @@
+/*
+ * All SQL of quire. Timestamps come back as text in the session's ISO
+ * style in UTC (db.c sets both), which the handlers reformat as
+ * RFC 3339; doing it here in SQL would spend the database's CPU.
+ */
+#include "config.h"
+
+#include "stmts.h"
+
+#define USER_COLS "u.id, u.name, u.email, u.email_verified, u.image, " \
+	"u.role, u.created_at, u.updated_at"
+
+const struct stmt_def stmt_defs[STMT__MAX] = {
+	[STMT_PING] = { "ping", "SELECT 1", 0, STMT_READ },
+	/*
+	 * Lag is 0 when the replica has replayed all it received (an idle
+	 * primary sends nothing, which is not lag); otherwise the age of
+	 * the last replayed transaction.
+	 */
+	[STMT_REPLICA_STATUS] = { "replica_status",
+	    "SELECT pg_is_in_recovery(), CASE WHEN NOT pg_is_in_recovery() "
+	    "OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+	    "ELSE COALESCE(EXTRACT(EPOCH FROM now() - "
+	    "pg_last_xact_replay_timestamp()), 0) END::float8",
+	    0, STMT_READ },
+	[STMT_BEGIN] = { "begin", "BEGIN", 0, STMT_WRITE | STMT_PLAIN },
+	[STMT_COMMIT] = { "commit", "COMMIT", 0, STMT_WRITE | STMT_PLAIN },
+	[STMT_ROLLBACK] = { "rollback", "ROLLBACK", 0, STMT_WRITE | STMT_PLAIN },
+
+	/* $1 name, $2 email (lower-cased), $3 role */
+	[STMT_USER_INSERT] = { "user_insert",
+	    "INSERT INTO users AS u (name, email, role) VALUES ($1, lower($2), $3) "
+	    "RETURNING " USER_COLS, 3, STMT_WRITE },
+	/* $1 user id, $2 password hash */
+	[STMT_ACCOUNT_INSERT] = { "account_insert",
+	    "INSERT INTO accounts (user_id, account_id, provider_id, password) "
+	    "VALUES ($1::uuid, $1::uuid::text, 'credential', $2)", 2, STMT_WRITE },
+	/* $1 email (lower-cased) */
+	[STMT_LOGIN_LOOKUP] = { "login_lookup",
+	    "SELECT " USER_COLS ", a.id, a.password FROM users u "
+	    "JOIN accounts a ON a.user_id = u.id AND a.provider_id = 'credential' "
+	    "WHERE lower(u.email) = lower($1)", 1, STMT_WRITE },
+	/* $1 account id, $2 new hash */
+	[STMT_ACCOUNT_REHASH] = { "account_rehash",
+	    "UPDATE accounts SET password = $2, updated_at = now() WHERE id = $1",
+	    2, STMT_WRITE },
+	/* $1 user id, $2 token hash, $3 ttl seconds, $4 address, $5 user agent */
+	[STMT_SESSION_INSERT] = { "session_insert",
+	    "INSERT INTO sessions (user_id, token_hash, expires_at, ip_address, "
+	    "user_agent) VALUES ($1, $2, now() + $3 * interval '1 second', $4, $5) "
+	    "RETURNING id, expires_at, created_at", 5, STMT_WRITE },
+	/*
+	 * $1 token hash. One indexed lookup returns the session and its
+	 * user; "stale" says the expiry should slide forward.
+	 */
+	[STMT_SESSION_LOOKUP] = { "session_lookup",
+	    "SELECT s.id, s.expires_at, s.created_at, "
+	    "s.updated_at < now() - interval '1 day', " USER_COLS " "
+	    "FROM sessions s JOIN users u ON u.id = s.user_id "
+	    "WHERE s.token_hash = $1 AND s.expires_at > now()", 1, STMT_READ },
+	/* $1 session id, $2 ttl seconds */
+	[STMT_SESSION_TOUCH] = { "session_touch",
+	    "UPDATE sessions SET expires_at = now() + $2 * interval '1 second', "
+	    "updated_at = now() WHERE id = $1 RETURNING expires_at",
+	    2, STMT_WRITE },
+	[STMT_SESSION_DELETE] = { "session_delete",
+	    "DELETE FROM sessions WHERE id = $1", 1, STMT_WRITE },
+	[STMT_SESSIONS_PURGE_USER] = { "sessions_purge_user",
+	    "DELETE FROM sessions WHERE user_id = $1 AND expires_at <= now()",
+	    1, STMT_WRITE },
+	[STMT_SESSIONS_PURGE] = { "sessions_purge",
+	    "DELETE FROM sessions WHERE expires_at <= now()", 0, STMT_WRITE },
+	/*
+	 * $1 address key, $2 email key. One fixed one-minute window per
+	 * key; returns the larger count and the seconds left in the window.
+	 */
+	[STMT_RATE_HIT] = { "rate_hit",
+	    "INSERT INTO auth_attempts AS a (key, window_start, count) "
+	    "SELECT k, date_trunc('minute', now()), 1 FROM unnest(ARRAY[$1, $2]::text[]) k "
+	    "WHERE k IS NOT NULL "
+	    "ON CONFLICT (key) DO UPDATE SET "
+	    "count = CASE WHEN a.window_start = EXCLUDED.window_start "
+	    "THEN a.count + 1 ELSE 1 END, window_start = EXCLUDED.window_start "
+	    "RETURNING count, ceil(EXTRACT(EPOCH FROM window_start + "
+	    "interval '1 minute' - now()))::int", 2, STMT_WRITE },
+	[STMT_RATE_PURGE] = { "rate_purge",
+	    "DELETE FROM auth_attempts WHERE window_start < now() - "
+	    "interval '2 minutes'", 0, STMT_WRITE },
+
+	[STMT_MIG_LOCK] = { "mig_lock",
+	    "SELECT pg_advisory_xact_lock(7165188)", 0, STMT_ADMIN },
+	[STMT_MIG_TABLE] = { "mig_table",
+	    "CREATE TABLE IF NOT EXISTS schema_migrations (version text "
+	    "PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+	    0, STMT_ADMIN },
+	[STMT_MIG_APPLIED] = { "mig_applied",
+	    "SELECT 1 FROM schema_migrations WHERE version = $1", 1, STMT_ADMIN },
+	[STMT_MIG_RECORD] = { "mig_record",
+	    "INSERT INTO schema_migrations (version) VALUES ($1)", 1, STMT_ADMIN },
+	/* $1 name, $2 email: an existing user is promoted to admin. */
+	[STMT_ADMIN_USER_INSERT] = { "admin_user_insert",
+	    "INSERT INTO users AS u (name, email, role) VALUES ($1, lower($2), 'admin') "
+	    "ON CONFLICT ((lower(email))) DO UPDATE SET role = 'admin', "
+	    "updated_at = now() RETURNING u.id", 2, STMT_ADMIN },
+	/* $1 user id, $2 hash */
+	[STMT_ADMIN_ACCOUNT_UPSERT] = { "admin_account_upsert",
+	    "INSERT INTO accounts (user_id, account_id, provider_id, password) "
+	    "VALUES ($1::uuid, $1::uuid::text, 'credential', $2) ON CONFLICT "
+	    "(provider_id, account_id) DO UPDATE SET password = EXCLUDED.password, "
+	    "updated_at = now()", 2, STMT_ADMIN },
+};

@@ -1,0 +1,251 @@
+/*
+ * The field-table walker and the field rules of the contract.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arena.h"
+#include "resp.h"
+#include "valid.h"
+
+static const struct field signup_fields[SIGNUP__MAX] = {
+	[SIGNUP_NAME] = { "name", FT_TEXT, 1, 100, F_REQUIRED | F_TRIM },
+	[SIGNUP_EMAIL] = { "email", FT_EMAIL, 1, 254, F_REQUIRED | F_TRIM },
+	[SIGNUP_PASSWORD] = { "password", FT_PASSWORD, 8, 128, F_REQUIRED },
+};
+const struct body_spec body_signup = { signup_fields, SIGNUP__MAX };
+
+/*
+ * Login takes any non-empty password up to the maximum: a password that
+ * breaks today's signup rules may still be an account's real one.
+ */
+static const struct field login_fields[LOGIN__MAX] = {
+	[LOGIN_EMAIL] = { "email", FT_EMAIL, 1, 254, F_REQUIRED | F_TRIM },
+	[LOGIN_PASSWORD] = { "password", FT_PASSWORD, 1, 128, F_REQUIRED },
+};
+const struct body_spec body_login = { login_fields, LOGIN__MAX };
+
+size_t
+valid_utf8_len(const char *s, size_t n)
+{
+	size_t	 i, cp;
+
+	for (i = cp = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			cp++;
+	return cp;
+}
+
+static int
+is_space(char c)
+{
+
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+	    c == '\f' || c == '\v';
+}
+
+void
+valid_trim(const char **s, size_t *n)
+{
+
+	while (*n > 0 && is_space(**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n > 0 && is_space((*s)[*n - 1]))
+		(*n)--;
+}
+
+const char *
+valid_email(const char *s, size_t n)
+{
+	const char	*at, *dom, *label;
+	size_t		 i, local, dn, dots;
+
+	static const char bad[] = "must be a valid email address";
+
+	if (n == 0 || n > 254)
+		return n > 254 ? "must be at most 254 bytes" : bad;
+	at = NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == 0x7f)
+			return bad;
+		if (c == '@') {
+			if (at != NULL)
+				return bad;
+			at = s + i;
+		}
+	}
+	if (at == NULL)
+		return bad;
+	local = (size_t)(at - s);
+	if (local == 0 || local > 64)
+		return bad;
+	dom = at + 1;
+	dn = n - local - 1;
+	/* Every dot-separated label non-empty, and at least one dot. */
+	dots = 0;
+	label = dom;
+	for (i = 0; i <= dn; i++) {
+		if (i == dn || dom[i] == '.') {
+			if (dom + i == label)
+				return bad;
+			if (i < dn)
+				dots++;
+			label = dom + i + 1;
+		}
+	}
+	return dots == 0 ? bad : NULL;
+}
+
+static const char *
+type_name(enum ftype t)
+{
+
+	switch (t) {
+	case FT_BOOL:
+		return "must be a boolean";
+	case FT_ROLE:
+		return "must be \"user\" or \"admin\"";
+	default:
+		return "must be a string";
+	}
+}
+
+/*
+ * Checks one present value. Returns NULL when valid (filling v), else
+ * the message for details[]; *oom is set when the arena is full.
+ */
+static const char *
+check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
+    int *oom, char *msg, size_t msgsz)
+{
+	const char	*s;
+	size_t		 n, cp;
+
+	v->present = 1;
+	if (json_is_null(j)) {
+		if (f->flags & F_NULLABLE) {
+			v->is_null = 1;
+			return NULL;
+		}
+		return f->type == FT_BOOL || f->type == FT_ROLE ?
+		    type_name(f->type) : "must be a string";
+	}
+	if (f->type == FT_BOOL) {
+		if (!json_is_boolean(j))
+			return type_name(f->type);
+		v->b = json_is_true(j);
+		return NULL;
+	}
+	if (!json_is_string(j))
+		return type_name(f->type);
+	s = json_string_value(j);
+	n = json_string_length(j);
+	if (memchr(s, '\0', n) != NULL)
+		return "must not contain NUL characters";
+	if (f->flags & F_TRIM)
+		valid_trim(&s, &n);
+	switch (f->type) {
+	case FT_TEXT:
+	case FT_PASSWORD:
+		cp = valid_utf8_len(s, n);
+		if (cp < f->min || cp > f->max) {
+			snprintf(msg, msgsz, "must be %zu to %zu characters",
+			    f->min, f->max);
+			return msg;
+		}
+		break;
+	case FT_EMAIL: {
+		const char *e;
+
+		if ((e = valid_email(s, n)) != NULL)
+			return e;
+		break;
+	}
+	case FT_URL:
+		if (n > f->max) {
+			snprintf(msg, msgsz, "must be at most %zu bytes", f->max);
+			return msg;
+		}
+		if (!((n > 8 && strncmp(s, "https://", 8) == 0) ||
+		    (n > 7 && strncmp(s, "http://", 7) == 0)))
+			return "must be a URL starting with https:// or http://";
+		for (cp = 0; cp < n; cp++)
+			if ((unsigned char)s[cp] <= ' ' || s[cp] == 0x7f)
+				return "must be a URL without spaces or "
+				    "control characters";
+		break;
+	case FT_ROLE:
+		if (!((n == 4 && memcmp(s, "user", 4) == 0) ||
+		    (n == 5 && memcmp(s, "admin", 5) == 0)))
+			return type_name(f->type);
+		break;
+	case FT_BOOL:
+		break;
+	}
+	if ((v->s = arena_strndup(r->arena, s, n)) == NULL) {
+		*oom = 1;
+		return NULL;
+	}
+	v->len = n;
+	if (f->type == FT_EMAIL) {
+		char *p;
+
+		/* Stored and compared lower-cased. */
+		for (p = (char *)(uintptr_t)v->s; *p != '\0'; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+	}
+	return NULL;
+}
+
+enum qerr
+valid_body(struct req *r, const struct body_spec *spec, json_t *obj)
+{
+	struct fieldval	*vals;
+	const char	*key, *m;
+	json_t		*j;
+	size_t		 i;
+	int		 bad, oom;
+	char		 msg[96];
+
+	vals = arena_calloc(r->arena, sizeof(*vals) * (spec->nfields + 1));
+	if (vals == NULL)
+		return QERR_NOMEM;
+	bad = oom = 0;
+	for (i = 0; i < spec->nfields; i++) {
+		const struct field *f = &spec->fields[i];
+
+		if ((j = json_object_get(obj, f->name)) == NULL) {
+			if (f->flags & F_REQUIRED) {
+				resp_detail(r, f->name, "is required");
+				bad = 1;
+			}
+			continue;
+		}
+		m = check(r, f, j, &vals[i], &oom, msg, sizeof(msg));
+		if (oom)
+			return QERR_NOMEM;
+		if (m != NULL) {
+			resp_detail(r, f->name, m);
+			bad = 1;
+		}
+	}
+	json_object_foreach(obj, key, j) {
+		for (i = 0; i < spec->nfields; i++)
+			if (strcmp(key, spec->fields[i].name) == 0)
+				break;
+		if (i == spec->nfields) {
+			resp_detail(r, key, "is not a known field");
+			bad = 1;
+		}
+	}
+	r->fields = vals;
+	return bad ? QERR_INVAL : QERR_OK;
+}
