@@ -1,0 +1,106 @@
+# shellcheck shell=bash
+# scripts/lib/app.sh - runs the quire workers under spawn-fcgi on a unix
+# socket. Sourced by scripts/stack.
+
+: "${QUIRE_RUN_DIR:=$PWD/build/run}"
+: "${QUIRE_SOCKET:=$QUIRE_RUN_DIR/quire.sock}"
+: "${QUIRE_WORKERS:=4}"
+
+app_pidfile() { echo "$QUIRE_RUN_DIR/app.pid"; }
+
+app_pid() {
+	local f
+	f=$(app_pidfile)
+	[ -f "$f" ] && cat "$f"
+}
+
+app_is_running() {
+	local pid
+	pid=$(app_pid) || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# The worker PIDs: children of the supervising parent.
+app_worker_pids() {
+	local pid
+	pid=$(app_pid) || return 0
+	ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' '
+}
+
+# Writes the environment the app runs with to $QUIRE_RUN_DIR/app.env.
+app_write_env() {
+	mkdir -p "$QUIRE_RUN_DIR"
+	{
+		echo "QUIRE_PRIMARY_URL=$(pg_url primary)"
+		echo "QUIRE_REPLICA_URL=${QUIRE_REPLICA_URL_OVERRIDE:-$(pg_url replica)}"
+		echo "QUIRE_ALLOWED_ORIGINS=${QUIRE_ALLOWED_ORIGINS:-}"
+		echo "QUIRE_COOKIE_SECURE=${QUIRE_COOKIE_SECURE:-0}"
+		echo "QUIRE_SESSION_TTL=${QUIRE_SESSION_TTL:-604800}"
+		echo "QUIRE_MAX_BODY=${QUIRE_MAX_BODY:-1048576}"
+		echo "QUIRE_AUTH_RATE_LIMIT=${QUIRE_AUTH_RATE_LIMIT:-10}"
+		echo "QUIRE_TRUSTED_PROXIES=${QUIRE_TRUSTED_PROXIES:-}"
+		echo "QUIRE_MAX_REPLICA_LAG=${QUIRE_MAX_REPLICA_LAG:-30}"
+		echo "QUIRE_LOG_LEVEL=${QUIRE_LOG_LEVEL:-info}"
+		echo "QUIRE_DB_CONNECT_TIMEOUT=${QUIRE_DB_CONNECT_TIMEOUT:-2}"
+	} >"$QUIRE_RUN_DIR/app.env"
+}
+
+# app_up BINARY: starts the supervisor with $QUIRE_WORKERS workers.
+app_up() {
+	local bin=$1 pid i
+	if app_is_running; then
+		return 0
+	fi
+	app_write_env
+	rm -f "$QUIRE_SOCKET"
+	rm -f "$QUIRE_RUN_DIR/app.exit" "$(app_pidfile)"
+	# spawn-fcgi -n execs quire in place, so the recorded PID is quire's
+	# own; the wrapper stays behind only to record its exit status.
+	(
+		set -a
+		# shellcheck disable=SC1091
+		. "$QUIRE_RUN_DIR/app.env"
+		set +a
+		spawn-fcgi -n -s "$QUIRE_SOCKET" -M 0666 -- "$bin" --workers "$QUIRE_WORKERS" &
+		echo $! >"$QUIRE_RUN_DIR/app.pid.tmp"
+		mv "$QUIRE_RUN_DIR/app.pid.tmp" "$QUIRE_RUN_DIR/app.pid"
+		st=0
+		wait $! || st=$?
+		echo "$st" >"$QUIRE_RUN_DIR/app.exit"
+	) </dev/null >>"$QUIRE_RUN_DIR/app.log" 2>&1 &
+	for i in $(seq 1 100); do
+		[ -s "$(app_pidfile)" ] && break
+		sleep 0.02
+	done
+	pid=$(app_pid)
+	for i in $(seq 1 100); do
+		if [ -S "$QUIRE_SOCKET" ] && [ "$(app_worker_pids | wc -l)" -ge "$QUIRE_WORKERS" ]; then
+			return 0
+		fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "quire failed to start; last lines of $QUIRE_RUN_DIR/app.log:" >&2
+			tail -n 20 "$QUIRE_RUN_DIR/app.log" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	echo "quire did not start within 5 s" >&2
+	return 1
+}
+
+app_down() {
+	local pid i
+	pid=$(app_pid) || return 0
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for i in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "quire did not stop in 10 s; killing it" >&2
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	rm -f "$(app_pidfile)" "$QUIRE_SOCKET"
+}

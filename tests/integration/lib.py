@@ -1,0 +1,140 @@
+"""Helpers for the integration tests: HTTP against the real stack, and
+control of the stack's processes through scripts/stack."""
+
+import http.client
+import json
+import os
+import subprocess
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RUN_DIR = os.environ.get("QUIRE_RUN_DIR", os.path.join(ROOT, "build", "run"))
+
+
+def _load_env():
+    env = {}
+    with open(os.path.join(RUN_DIR, "stack.env")) as f:
+        for line in f:
+            line = line.strip()
+            if line and "=" in line:
+                k, v = line.split("=", 1)
+                env[k] = v
+    return env
+
+
+ENV = _load_env()
+HOST = "127.0.0.1"
+PORT = int(ENV["QUIRE_HTTP_PORT"])
+
+
+class Resp:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers          # list of (name, value)
+        self.body = body
+        self._json = None
+
+    def header(self, name):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+    def header_all(self, name):
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    @property
+    def json(self):
+        if self._json is None:
+            self._json = json.loads(self.body.decode("utf-8"))
+        return self._json
+
+    def __repr__(self):
+        return "<%d %r>" % (self.status, self.body[:300])
+
+
+def request(method, path, body=None, headers=None, json_body=None, timeout=15):
+    """One HTTP/1.1 request on a fresh connection. body is bytes or str;
+    json_body is serialised with Content-Type application/json."""
+    hdrs = dict(headers or {})
+    if json_body is not None:
+        body = json.dumps(json_body)
+        hdrs.setdefault("Content-Type", "application/json")
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    conn = http.client.HTTPConnection(HOST, PORT, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=hdrs)
+        r = conn.getresponse()
+        data = r.read()
+        return Resp(r.status, r.getheaders(), data)
+    finally:
+        conn.close()
+
+
+def get(path, **kw):
+    return request("GET", path, **kw)
+
+
+def post(path, json_body=None, **kw):
+    return request("POST", path, json_body=json_body, **kw)
+
+
+def stack(*args, check=True):
+    """Runs scripts/stack with the test stack's environment."""
+    env = dict(os.environ)
+    env["QUIRE_RUN_DIR"] = RUN_DIR
+    for k in ("QUIRE_HTTP_PORT", "QUIRE_PG_PRIMARY_PORT", "QUIRE_PG_REPLICA_PORT",
+              "QUIRE_WEB", "QUIRE_WORKERS"):
+        env[k] = ENV[k]
+    p = subprocess.run([os.path.join(ROOT, "scripts", "stack")] + list(args),
+                       env=env, capture_output=True, text=True, timeout=120)
+    if check and p.returncode != 0:
+        raise AssertionError("scripts/stack %s failed: %s%s" % (" ".join(args), p.stdout, p.stderr))
+    return p.stdout
+
+
+def psql(server, sql):
+    """Runs SQL on primary or replica; returns stdout (unaligned, tuples only)."""
+    return stack("psql", server, "-XAtq", "-c", sql)
+
+
+def wait_for(pred, timeout=20.0, interval=0.1, what="condition"):
+    end = time.time() + timeout
+    last = None
+    while time.time() < end:
+        try:
+            last = pred()
+            if last:
+                return last
+        except Exception as e:  # a server may be restarting
+            last = e
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def unique_email(tag="t"):
+    return "%s-%s@example.com" % (tag, uuid.uuid4().hex[:12])
+
+
+def check_envelope_error(r, status, code):
+    assert r.status == status, "want %d, got %r" % (status, r)
+    j = r.json
+    assert j.get("success") is False, j
+    assert j.get("error") == code, j
+    assert isinstance(j.get("message"), str) and j["message"], j
+    if code == "VALIDATION_ERROR":
+        assert isinstance(j.get("details"), list) and j["details"], j
+    else:
+        assert "details" not in j, j
+    assert r.header("Content-Type") == "application/json; charset=utf-8", r.headers
+    assert r.header("X-Request-Id"), r.headers
+    return j
+
+
+def app_log():
+    with open(os.path.join(RUN_DIR, "app.log"), errors="replace") as f:
+        return f.read()
