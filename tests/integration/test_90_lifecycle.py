@@ -54,7 +54,7 @@ def test_graceful_shutdown_finishes_request_in_flight():
     env = dict(os.environ, QUIRE_RUN_DIR=RUN_DIR)
     for k in ("QUIRE_HTTP_PORT", "QUIRE_PG_PRIMARY_PORT", "QUIRE_PG_REPLICA_PORT", "QUIRE_WEB", "QUIRE_WORKERS"):
         env[k] = ENV[k]
-    locker = subprocess.Popen([os.path.join(ROOT, "scripts", "stack"), "psql", "primary", "-Xq"],
+    locker = subprocess.Popen([os.path.join(ROOT, "scripts", "stack"), "psql", "primary", "-XAtq"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, env=env)
     try:
