@@ -36,15 +36,19 @@ def test_killed_worker_is_replaced():
     os.kill(victim, signal.SIGKILL)
     after = wait_for(lambda: (lambda w: len(w) == len(before) and victim not in w and w)(_workers()),
                      timeout=10, what="replacement worker")
+    mark = len(results)
     time.sleep(0.5)
     stop.set()
     for t in threads:
         t.join()
     assert victim not in after
     assert len(results) > 20, results
-    bad = [x for x in results if x != 200]
-    # An idle worker killed in accept() loses no request at all.
-    assert not bad, bad[:10]
+    bad = [x for x in results[:mark] if x != 200]
+    # Only the request the victim was serving may be lost, answered by the
+    # web server with a 5xx rather than hanging.
+    assert len(bad) <= 1 and all(isinstance(x, int) and x >= 500 for x in bad), bad[:10]
+    # Once replaced, every request is served.
+    assert all(x == 200 for x in results[mark:]), results[mark:][:10]
     assert "died of signal 9" in open(os.path.join(RUN_DIR, "app.log")).read()
 
 
