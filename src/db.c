@@ -130,9 +130,11 @@ conn_setup(struct db *db, struct dbconn *c)
 }
 
 /*
- * 1 when an idle connection is known dead: the server closed it or sent
- * a termination notice. Costs one poll(), and saves a failed write
- * after a server restart.
+ * 1 when an idle connection should not be trusted with a statement. An
+ * idle connection has nothing to say; when it is readable the server
+ * has closed it or sent a termination notice ahead of closing it (a
+ * restart, failover, idle timeout). One poll() per statement saves a
+ * failed write after a server restart.
  */
 static int
 conn_dead(struct dbconn *c)
@@ -146,11 +148,7 @@ conn_dead(struct dbconn *c)
 	pfd.revents = 0;
 	if (pfd.fd < 0)
 		return 1;
-	if (poll(&pfd, 1, 0) <= 0)
-		return 0;
-	if (PQconsumeInput(c->conn) == 0)
-		return 1;
-	return PQstatus(c->conn) != CONNECTION_OK;
+	return poll(&pfd, 1, 0) != 0;
 }
 
 enum qerr
