@@ -370,7 +370,7 @@ _pg_start() {   # after _pg_init/_pg_prepare_dirs
         return 1
     fi
 
-    for attempt in 1 2 3; do
+    for attempt in 1 2 3 4 5; do
         if _pg_as "$_PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t "$_PG_TIMEOUT" -s start; then
             return 0
         fi
@@ -379,12 +379,23 @@ _pg_start() {   # after _pg_init/_pg_prepare_dirs
             _pg_log_tail "$role"
             return 1
         fi
-        # After a kill -9 of the postmaster, orphaned backends may hold the
-        # old shared memory for a moment.
-        if ((attempt < 3)) && tail -n 5 "$log" 2>/dev/null | grep -q 'pre-existing shared memory block'; then
-            _pg_msg "$role: old shared memory still in use, retrying in 2s"
-            sleep 2
-            continue
+        # Transient failures worth a retry: after a kill -9 of the postmaster
+        # orphaned backends may hold the old shared memory for a moment; a
+        # port inside the ephemeral range (ip_local_port_range, usually
+        # 32768-60999) can be taken for a moment by an outgoing connection.
+        local tailtxt
+        tailtxt=$(tail -n 8 "$log" 2>/dev/null || true)
+        if ((attempt < 5)); then
+            if [[ $tailtxt == *'pre-existing shared memory block'* ]]; then
+                _pg_msg "$role: old shared memory still in use, retrying in 2s"
+                sleep 2
+                continue
+            fi
+            if [[ $tailtxt == *'could not create any TCP/IP sockets'* ]] && ! _pg_port_busy "$port"; then
+                _pg_msg "$role: port $port briefly in use (outgoing connection?), retrying in 1s"
+                sleep 1
+                continue
+            fi
         fi
         break
     done
@@ -519,6 +530,13 @@ pg_up() (
         _pg_err "another pg_up holds $_PG_DIR/.lock" || exit 1
 
     if ! _pg_created primary; then
+        local lo hi p
+        if read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null; then
+            for p in "$_PG_PRIMARY_PORT" "$_PG_REPLICA_PORT"; do
+                ((p < lo || p > hi)) ||
+                    _pg_msg "note: port $p is inside the ephemeral port range $lo-$hi; busy client traffic can make it briefly unavailable"
+            done
+        fi
         _pg_running primary && { _pg_err "a half-created primary is running in $(_pg_data primary); run pg_reset"; exit 1; }
         _pg_stop replica immediate || exit 1
         _pg_init_primary || exit 1
