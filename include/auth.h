@@ -69,6 +69,11 @@ int		 auth_password_needs_rehash(const char *hash);
  */
 enum qerr	 auth_resolve(struct req *) QUIRE_WUR;
 
+/* 1 when the caller is signed in with the admin role. */
+int		 auth_is_admin(const struct req *);
+/* 1 when the caller is signed in as the user with this id. */
+int		 auth_is_self(const struct req *, const char *user_id);
+
 /* 0 when the request passes the Origin rule of the contract, -1 if not. */
 int		 auth_origin_ok(const struct req *);
 

@@ -41,6 +41,12 @@ void	resp_detail(struct req *, const char *field, const char *msg);
 /* Starts a success answer: sets status, returns a writer for "data". */
 void	resp_ok(struct req *, int status, struct jw *);
 
+/*
+ * Sets the list meta: limit, offset and the next page's cursor (NULL on
+ * the last page).
+ */
+void	resp_list_meta(struct req *, long limit, long offset, const char *cursor);
+
 /* Adds a header line; name and value must be free of CR/LF. */
 void	resp_header(struct req *, const char *name, const char *value);
 

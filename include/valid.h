@@ -48,9 +48,15 @@ struct fieldval {
 
 enum { SIGNUP_NAME, SIGNUP_EMAIL, SIGNUP_PASSWORD, SIGNUP__MAX };
 enum { LOGIN_EMAIL, LOGIN_PASSWORD, LOGIN__MAX };
+enum { USER_NAME, USER_EMAIL, USER_PASSWORD, USER_ROLE, USER_IMAGE, USER__MAX };
+enum { POST_TITLE, POST_CONTENT, POST_PUBLISHED, POST__MAX };
 
 extern const struct body_spec body_signup;
 extern const struct body_spec body_login;
+extern const struct body_spec body_user_create;	/* no image */
+extern const struct body_spec body_user_patch;
+extern const struct body_spec body_post_create;
+extern const struct body_spec body_post_patch;
 
 /*
  * Applies spec to the JSON object obj. Fills r->fields (arena, indexed

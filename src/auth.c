@@ -228,6 +228,20 @@ auth_resolve(struct req *r)
 }
 
 int
+auth_is_admin(const struct req *r)
+{
+
+	return r->sess != NULL && strcmp(r->sess->user.role, "admin") == 0;
+}
+
+int
+auth_is_self(const struct req *r, const char *user_id)
+{
+
+	return r->sess != NULL && strcmp(r->sess->user.id, user_id) == 0;
+}
+
+int
 auth_origin_ok(const struct req *r)
 {
 	const char	*origin;

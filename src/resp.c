@@ -130,6 +130,23 @@ resp_ok(struct req *r, int status, struct jw *w)
 }
 
 void
+resp_list_meta(struct req *r, long limit, long offset, const char *cursor)
+{
+	struct jw	 w;
+
+	buf_reset(&r->meta);
+	jw_init(&w, &r->meta);
+	jw_obj(&w);
+	jw_key(&w, "limit");
+	jw_int(&w, limit);
+	jw_key(&w, "offset");
+	jw_int(&w, offset);
+	jw_key(&w, "nextCursor");
+	jw_str(&w, cursor);
+	jw_obj_end(&w);
+}
+
+void
 resp_header(struct req *r, const char *name, const char *value)
 {
 

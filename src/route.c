@@ -8,6 +8,8 @@
 
 #include "h_auth.h"
 #include "h_ops.h"
+#include "h_posts.h"
+#include "h_users.h"
 #include "route.h"
 #include "valid.h"
 
@@ -20,6 +22,16 @@ const struct route routes[] = {
 	{ METHOD_POST,	"/auth/login",		AUTH_NONE,	&body_login,	h_auth_login },
 	{ METHOD_POST,	"/auth/logout",		AUTH_SESSION,	NULL,		h_auth_logout },
 	{ METHOD_GET,	"/auth/me",		AUTH_SESSION,	NULL,		h_auth_me },
+	{ METHOD_GET,	"/users",		AUTH_SESSION,	NULL,		h_users_list },
+	{ METHOD_POST,	"/users",		AUTH_ADMIN,	&body_user_create, h_users_create },
+	{ METHOD_GET,	"/users/:id",		AUTH_SESSION,	NULL,		h_users_get },
+	{ METHOD_PATCH,	"/users/:id",		AUTH_SESSION,	&body_user_patch, h_users_patch },
+	{ METHOD_DELETE, "/users/:id",		AUTH_SESSION,	NULL,		h_users_delete },
+	{ METHOD_GET,	"/posts",		AUTH_OPTIONAL,	NULL,		h_posts_list },
+	{ METHOD_POST,	"/posts",		AUTH_SESSION,	&body_post_create, h_posts_create },
+	{ METHOD_GET,	"/posts/:id",		AUTH_OPTIONAL,	NULL,		h_posts_get },
+	{ METHOD_PATCH,	"/posts/:id",		AUTH_SESSION,	&body_post_patch, h_posts_patch },
+	{ METHOD_DELETE, "/posts/:id",		AUTH_SESSION,	NULL,		h_posts_delete },
 };
 /* clang-format on */
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -9,6 +9,13 @@
 
 #define USER_COLS "u.id, u.name, u.email, u.email_verified, u.image, " \
 	"u.role, u.created_at, u.updated_at"
+/* A post and its author's name; post.c reads them in this order. */
+#define POST_COLS "p.id, p.title, p.content, p.published, p.author_id, " \
+	"u.name, p.created_at, p.updated_at"
+#define POST_FROM " FROM posts p JOIN users u ON u.id = p.author_id "
+/* Newest first with the id as tie-break: the keyset of every list. */
+#define NEWEST " ORDER BY p.created_at DESC, p.id DESC "
+#define VISIBLE(author, drafts) " (p.published OR (" drafts " AND p.author_id = " author ")) "
 
 const struct stmt_def stmt_defs[STMT__MAX] = {
 	[STMT_PING] = { "ping", "SELECT 1", 0, STMT_READ },
@@ -86,6 +93,83 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	[STMT_RATE_PURGE] = { "rate_purge",
 	    "DELETE FROM auth_attempts WHERE window_start < now() - "
 	    "interval '2 minutes'", 0, STMT_WRITE },
+
+	/* Lists fetch limit + 1 rows: the extra row says a next page exists. */
+	[STMT_USERS_OFFSET] = { "users_offset",
+	    "SELECT " USER_COLS " FROM users u ORDER BY u.created_at DESC, "
+	    "u.id DESC LIMIT $1 OFFSET $2", 2, STMT_READ },
+	[STMT_USERS_AFTER] = { "users_after",
+	    "SELECT " USER_COLS " FROM users u WHERE (u.created_at, u.id) < "
+	    "($1::timestamptz, $2::uuid) ORDER BY u.created_at DESC, u.id DESC "
+	    "LIMIT $3", 3, STMT_READ },
+	[STMT_USER_GET] = { "user_get",
+	    "SELECT " USER_COLS " FROM users u WHERE u.id = $1", 1, STMT_READ },
+	/*
+	 * $1 id, $2 name, $3 email, $4 image given, $5 image, $6 role:
+	 * NULL leaves a column as it is; image may be set to NULL.
+	 */
+	[STMT_USER_UPDATE] = { "user_update",
+	    "UPDATE users AS u SET name = COALESCE($2, u.name), "
+	    "email = COALESCE(lower($3), u.email), "
+	    "image = CASE WHEN $4::bool THEN $5 ELSE u.image END, "
+	    "role = COALESCE($6, u.role), updated_at = now() "
+	    "WHERE u.id = $1 RETURNING " USER_COLS, 6, STMT_WRITE },
+	[STMT_USER_DELETE] = { "user_delete",
+	    "DELETE FROM users WHERE id = $1 RETURNING id", 1, STMT_WRITE },
+	[STMT_ACCOUNT_SET_PASSWORD] = { "account_set_password",
+	    "INSERT INTO accounts (user_id, account_id, provider_id, password) "
+	    "VALUES ($1::uuid, $1::uuid::text, 'credential', $2) ON CONFLICT "
+	    "(provider_id, account_id) DO UPDATE SET password = EXCLUDED.password, "
+	    "updated_at = now()", 2, STMT_WRITE },
+	[STMT_SESSIONS_END_USER] = { "sessions_end_user",
+	    "DELETE FROM sessions WHERE user_id = $1", 1, STMT_WRITE },
+	/* $1 user id, $2 the session to keep */
+	[STMT_SESSIONS_END_OTHERS] = { "sessions_end_others",
+	    "DELETE FROM sessions WHERE user_id = $1 AND id <> $2", 2, STMT_WRITE },
+
+	/* $1 title, $2 content, $3 published, $4 author id */
+	[STMT_POST_INSERT] = { "post_insert",
+	    "WITH p AS (INSERT INTO posts (title, content, published, author_id) "
+	    "VALUES ($1, $2, $3, $4) RETURNING *) SELECT " POST_COLS
+	    " FROM p JOIN users u ON u.id = p.author_id", 4, STMT_WRITE },
+	[STMT_POST_GET] = { "post_get",
+	    "SELECT " POST_COLS POST_FROM "WHERE p.id = $1", 1, STMT_READ },
+	/* $1 id, $2 title, $3 content, $4 published: NULL leaves it as it is */
+	[STMT_POST_UPDATE] = { "post_update",
+	    "WITH p AS (UPDATE posts SET title = COALESCE($2, title), "
+	    "content = COALESCE($3, content), published = COALESCE($4, published), "
+	    "updated_at = now() WHERE id = $1 RETURNING *) SELECT " POST_COLS
+	    " FROM p JOIN users u ON u.id = p.author_id", 4, STMT_WRITE },
+	[STMT_POST_DELETE] = { "post_delete",
+	    "DELETE FROM posts WHERE id = $1 RETURNING id", 1, STMT_WRITE },
+	/* Published posts: $1 limit, $2 offset / $1 ts, $2 id, $3 limit */
+	[STMT_POSTS_PUB_OFFSET] = { "posts_pub_offset",
+	    "SELECT " POST_COLS POST_FROM "WHERE p.published" NEWEST
+	    "LIMIT $1 OFFSET $2", 2, STMT_READ },
+	[STMT_POSTS_PUB_AFTER] = { "posts_pub_after",
+	    "SELECT " POST_COLS POST_FROM "WHERE p.published AND "
+	    "(p.created_at, p.id) < ($1::timestamptz, $2::uuid)" NEWEST
+	    "LIMIT $3", 3, STMT_READ },
+	/* One author's posts; $2 includes drafts. */
+	[STMT_POSTS_AUTHOR_OFFSET] = { "posts_author_offset",
+	    "SELECT " POST_COLS POST_FROM "WHERE p.author_id = $1 AND "
+	    "(p.published OR $2::bool)" NEWEST "LIMIT $3 OFFSET $4", 4, STMT_READ },
+	[STMT_POSTS_AUTHOR_AFTER] = { "posts_author_after",
+	    "SELECT " POST_COLS POST_FROM "WHERE p.author_id = $1 AND "
+	    "(p.published OR $2::bool) AND (p.created_at, p.id) < "
+	    "($3::timestamptz, $4::uuid)" NEWEST "LIMIT $5", 5, STMT_READ },
+	/* Full-text search; $2 author or NULL, $3 includes that author's drafts. */
+	[STMT_POSTS_SEARCH_OFFSET] = { "posts_search_offset",
+	    "SELECT " POST_COLS POST_FROM "WHERE p.search @@ "
+	    "websearch_to_tsquery('simple', $1) AND ($2::uuid IS NULL OR "
+	    "p.author_id = $2) AND" VISIBLE("$2", "$3::bool") NEWEST
+	    "LIMIT $4 OFFSET $5", 5, STMT_READ },
+	[STMT_POSTS_SEARCH_AFTER] = { "posts_search_after",
+	    "SELECT " POST_COLS POST_FROM "WHERE p.search @@ "
+	    "websearch_to_tsquery('simple', $1) AND ($2::uuid IS NULL OR "
+	    "p.author_id = $2) AND" VISIBLE("$2", "$3::bool") "AND "
+	    "(p.created_at, p.id) < ($4::timestamptz, $5::uuid)" NEWEST
+	    "LIMIT $6", 6, STMT_READ },
 
 	[STMT_MIG_LOCK] = { "mig_lock",
 	    "SELECT pg_advisory_xact_lock(7165188)", 0, STMT_ADMIN },

@@ -28,6 +28,34 @@ static const struct field login_fields[LOGIN__MAX] = {
 };
 const struct body_spec body_login = { login_fields, LOGIN__MAX };
 
+/* One table for both user bodies: create requires, patch does not. */
+#define USER_FIELDS(req) \
+	[USER_NAME] = { "name", FT_TEXT, 1, 100, (req) | F_TRIM }, \
+	[USER_EMAIL] = { "email", FT_EMAIL, 1, 254, (req) | F_TRIM }, \
+	[USER_PASSWORD] = { "password", FT_PASSWORD, 8, 128, (req) }, \
+	[USER_ROLE] = { "role", FT_ROLE, 0, 0, 0 }
+
+static const struct field user_create_fields[USER_IMAGE] = {
+	USER_FIELDS(F_REQUIRED)
+};
+const struct body_spec body_user_create = { user_create_fields, USER_IMAGE };
+
+static const struct field user_patch_fields[USER__MAX] = {
+	USER_FIELDS(0),
+	[USER_IMAGE] = { "image", FT_URL, 0, 2048, F_NULLABLE },
+};
+const struct body_spec body_user_patch = { user_patch_fields, USER__MAX };
+
+#define POST_FIELDS(req) \
+	[POST_TITLE] = { "title", FT_TEXT, 1, 200, (req) | F_TRIM }, \
+	[POST_CONTENT] = { "content", FT_TEXT, 1, 100000, (req) }, \
+	[POST_PUBLISHED] = { "published", FT_BOOL, 0, 0, 0 }
+
+static const struct field post_create_fields[POST__MAX] = { POST_FIELDS(F_REQUIRED) };
+const struct body_spec body_post_create = { post_create_fields, POST__MAX };
+static const struct field post_patch_fields[POST__MAX] = { POST_FIELDS(0) };
+const struct body_spec body_post_patch = { post_patch_fields, POST__MAX };
+
 size_t
 valid_utf8_len(const char *s, size_t n)
 {

@@ -1,0 +1,220 @@
+/*
+ * GET/POST /posts, GET/PATCH/DELETE /posts/:id.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "auth.h"
+#include "db.h"
+#include "h_posts.h"
+#include "page.h"
+#include "post.h"
+#include "resp.h"
+#include "valid.h"
+
+/* A draft is seen by its author and admins; to anyone else it does not exist. */
+static int
+visible(const struct req *r, const struct post *p)
+{
+
+	return p->published || auth_is_self(r, p->author_id) || auth_is_admin(r);
+}
+
+static int
+post_item(struct req *r, struct jw *w, const PGresult *res, int row)
+{
+	struct post	 p;
+
+	(void)r;
+	if (post_from_row(&p, res, row) == -1)
+		return -1;
+	post_json(w, &p);
+	return 0;
+}
+
+int
+h_posts_list(struct req *r)
+{
+	struct qval	 q[POSTQ__MAX];
+	PGresult	*res;
+	const char	*params[6], *author, *drafts;
+	char		 lim[24], off[24];
+	enum stmt	 s;
+	enum qerr	 e;
+	int		 n, after, search;
+
+	if ((e = query_parse(r, &query_posts, q)) != QERR_OK)
+		return e == QERR_INVAL ? resp_error(r, ERR_VALIDATION,
+		    "Invalid query parameters") : resp_qerr(r, e);
+	snprintf(lim, sizeof(lim), "%ld", q[POSTQ_LIMIT].n + 1);
+	snprintf(off, sizeof(off), "%ld", q[POSTQ_OFFSET].n);
+	after = q[POSTQ_CURSOR].present;
+	search = q[POSTQ_Q].present && q[POSTQ_Q].len > 0;
+	author = q[POSTQ_AUTHOR].present ? q[POSTQ_AUTHOR].s : NULL;
+	/* Drafts only in one author's list, and only for that author or an admin. */
+	drafts = author != NULL && (auth_is_self(r, author) || auth_is_admin(r)) ?
+	    "true" : "false";
+	n = 0;
+	if (search) {
+		params[n++] = q[POSTQ_Q].s;
+		params[n++] = author;
+		params[n++] = drafts;
+		s = after ? STMT_POSTS_SEARCH_AFTER : STMT_POSTS_SEARCH_OFFSET;
+	} else if (author != NULL) {
+		params[n++] = author;
+		params[n++] = drafts;
+		s = after ? STMT_POSTS_AUTHOR_AFTER : STMT_POSTS_AUTHOR_OFFSET;
+	} else
+		s = after ? STMT_POSTS_PUB_AFTER : STMT_POSTS_PUB_OFFSET;
+	if (after) {
+		params[n++] = q[POSTQ_CURSOR].s;
+		params[n++] = q[POSTQ_CURSOR].id;
+		params[n++] = lim;
+	} else {
+		params[n++] = lim;
+		params[n++] = off;
+	}
+	if ((e = db_exec(r, DB_READ, s, params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	return page_answer(r, res, &q[POSTQ_LIMIT], &q[POSTQ_OFFSET],
+	    &q[POSTQ_CURSOR], POST_COL_CREATED, post_item);
+}
+
+/*
+ * Loads the post of the path's id if the caller may see it, from the
+ * primary when fresh is set. Returns 0, or the answer's status.
+ */
+static int
+load(struct req *r, struct post *p, int fresh)
+{
+	PGresult	*res;
+	const char	*params[1];
+	enum qerr	 e;
+
+	if (r->id == NULL || !fmt_is_uuid(r->id, strlen(r->id)))
+		return resp_error(r, ERR_NOT_FOUND, "Post not found");
+	params[0] = r->id;
+	if ((e = db_exec(r, fresh ? DB_PRIMARY : DB_READ, STMT_POST_GET,
+	    params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	if (PQntuples(res) != 1)
+		return resp_error(r, ERR_NOT_FOUND, "Post not found");
+	if (post_from_row(p, res, 0) == -1)
+		return resp_qerr(r, QERR_DB);
+	if (!visible(r, p))
+		return resp_error(r, ERR_NOT_FOUND, "Post not found");
+	return 0;
+}
+
+static int
+post_answer(struct req *r, int status, const PGresult *res)
+{
+	struct post	 p;
+	struct jw	 w;
+
+	if (PQntuples(res) != 1)
+		return resp_error(r, ERR_NOT_FOUND, "Post not found");
+	if (post_from_row(&p, res, 0) == -1)
+		return resp_qerr(r, QERR_DB);
+	resp_ok(r, status, &w);
+	post_json(&w, &p);
+	return r->status;
+}
+
+int
+h_posts_get(struct req *r)
+{
+	struct post	 p;
+	struct jw	 w;
+	int		 st;
+
+	if ((st = load(r, &p, 0)) != 0)
+		return st;
+	resp_ok(r, 200, &w);
+	post_json(&w, &p);
+	return r->status;
+}
+
+int
+h_posts_create(struct req *r)
+{
+	const struct fieldval	*f = r->fields;
+	PGresult		*res;
+	const char		*params[4];
+	enum qerr		 e;
+
+	params[0] = f[POST_TITLE].s;
+	params[1] = f[POST_CONTENT].s;
+	params[2] = f[POST_PUBLISHED].present && f[POST_PUBLISHED].b ? "true" : "false";
+	params[3] = r->sess->user.id;
+	if ((e = db_exec(r, DB_PRIMARY, STMT_POST_INSERT, params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	return post_answer(r, 201, res);
+}
+
+/* The author or an admin: everyone else gets 403 (once the post is visible). */
+static int
+may_change(const struct req *r, const struct post *p)
+{
+
+	return auth_is_self(r, p->author_id) || auth_is_admin(r);
+}
+
+int
+h_posts_patch(struct req *r)
+{
+	const struct fieldval	*f = r->fields;
+	PGresult		*res;
+	struct post		 p;
+	struct jw		 w;
+	const char		*params[4];
+	enum qerr		 e;
+	int			 st;
+
+	if ((st = load(r, &p, 1)) != 0)
+		return st;
+	if (!may_change(r, &p))
+		return resp_error(r, ERR_FORBIDDEN, "Only the author or an admin may change a post");
+	if (!f[POST_TITLE].present && !f[POST_CONTENT].present &&
+	    !f[POST_PUBLISHED].present) {
+		resp_ok(r, 200, &w);
+		post_json(&w, &p);
+		return r->status;
+	}
+	params[0] = p.id;
+	params[1] = f[POST_TITLE].present ? f[POST_TITLE].s : NULL;
+	params[2] = f[POST_CONTENT].present ? f[POST_CONTENT].s : NULL;
+	params[3] = !f[POST_PUBLISHED].present ? NULL :
+	    f[POST_PUBLISHED].b ? "true" : "false";
+	if ((e = db_exec(r, DB_PRIMARY, STMT_POST_UPDATE, params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	return post_answer(r, 200, res);
+}
+
+int
+h_posts_delete(struct req *r)
+{
+	PGresult	*res;
+	struct post	 p;
+	struct jw	 w;
+	const char	*params[1];
+	enum qerr	 e;
+	int		 st;
+
+	if ((st = load(r, &p, 1)) != 0)
+		return st;
+	if (!may_change(r, &p))
+		return resp_error(r, ERR_FORBIDDEN, "Only the author or an admin may delete a post");
+	params[0] = p.id;
+	if ((e = db_exec(r, DB_PRIMARY, STMT_POST_DELETE, params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	if (PQntuples(res) != 1)
+		return resp_error(r, ERR_NOT_FOUND, "Post not found");
+	resp_ok(r, 200, &w);
+	jw_obj(&w);
+	jw_key(&w, "id");
+	jw_str(&w, PQgetvalue(res, 0, 0));
+	jw_obj_end(&w);
+	return r->status;
+}

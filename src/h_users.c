@@ -1,0 +1,240 @@
+/*
+ * GET/POST /users, GET/PATCH/DELETE /users/:id.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "auth.h"
+#include "db.h"
+#include "h_users.h"
+#include "page.h"
+#include "resp.h"
+#include "valid.h"
+
+#define USER_COL_CREATED	6
+
+static int
+user_item(struct req *r, struct jw *w, const PGresult *res, int row)
+{
+	struct user	 u;
+
+	if (user_from_row(&u, res, row, 0) == -1)
+		return -1;
+	user_json(w, &u, auth_is_admin(r) || auth_is_self(r, u.id));
+	return 0;
+}
+
+int
+h_users_list(struct req *r)
+{
+	struct qval	 q[PAGE__MAX];
+	PGresult	*res;
+	const char	*params[3];
+	char		 lim[24], off[24];
+	enum qerr	 e;
+
+	if ((e = query_parse(r, &query_page, q)) != QERR_OK)
+		return e == QERR_INVAL ? resp_error(r, ERR_VALIDATION,
+		    "Invalid query parameters") : resp_qerr(r, e);
+	snprintf(lim, sizeof(lim), "%ld", q[PAGE_LIMIT].n + 1);
+	snprintf(off, sizeof(off), "%ld", q[PAGE_OFFSET].n);
+	if (q[PAGE_CURSOR].present) {
+		params[0] = q[PAGE_CURSOR].s;
+		params[1] = q[PAGE_CURSOR].id;
+		params[2] = lim;
+		e = db_exec(r, DB_READ, STMT_USERS_AFTER, params, &res);
+	} else {
+		params[0] = lim;
+		params[1] = off;
+		e = db_exec(r, DB_READ, STMT_USERS_OFFSET, params, &res);
+	}
+	if (e != QERR_OK)
+		return resp_qerr(r, e);
+	return page_answer(r, res, &q[PAGE_LIMIT], &q[PAGE_OFFSET],
+	    &q[PAGE_CURSOR], USER_COL_CREATED, user_item);
+}
+
+/*
+ * Loads the user of the path's id into u, from the primary when
+ * fresh is set. Returns 0, or the answer's status (404, 503).
+ */
+static int
+load(struct req *r, struct user *u, int fresh)
+{
+	PGresult	*res;
+	const char	*params[1];
+	enum qerr	 e;
+
+	if (r->id == NULL || !fmt_is_uuid(r->id, strlen(r->id)))
+		return resp_error(r, ERR_NOT_FOUND, "User not found");
+	params[0] = r->id;
+	if ((e = db_exec(r, fresh ? DB_PRIMARY : DB_READ, STMT_USER_GET,
+	    params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	if (PQntuples(res) != 1)
+		return resp_error(r, ERR_NOT_FOUND, "User not found");
+	if (user_from_row(u, res, 0, 0) == -1)
+		return resp_qerr(r, QERR_DB);
+	return 0;
+}
+
+static int
+user_answer(struct req *r, int status, const struct user *u)
+{
+	struct jw	 w;
+
+	resp_ok(r, status, &w);
+	user_json(&w, u, auth_is_admin(r) || auth_is_self(r, u->id));
+	return r->status;
+}
+
+int
+h_users_get(struct req *r)
+{
+	struct user	 u;
+	int		 st;
+
+	if ((st = load(r, &u, 0)) != 0)
+		return st;
+	return user_answer(r, 200, &u);
+}
+
+int
+h_users_create(struct req *r)
+{
+	const struct fieldval	*f = r->fields;
+	PGresult		*res;
+	struct user		 u;
+	const char		*params[3];
+	char			 hash[crypto_pwhash_STRBYTES];
+	enum qerr		 e;
+
+	if (auth_password_hash(hash, f[USER_PASSWORD].s, f[USER_PASSWORD].len) == -1)
+		return resp_qerr(r, QERR_NOMEM);
+	if ((e = db_begin(r)) != QERR_OK)
+		goto fail;
+	params[0] = f[USER_NAME].s;
+	params[1] = f[USER_EMAIL].s;
+	params[2] = f[USER_ROLE].present ? f[USER_ROLE].s : "user";
+	if ((e = db_exec(r, DB_PRIMARY, STMT_USER_INSERT, params, &res)) != QERR_OK)
+		goto fail;
+	if (PQntuples(res) != 1 || user_from_row(&u, res, 0, 0) == -1) {
+		e = QERR_DB;
+		goto fail;
+	}
+	params[0] = u.id;
+	params[1] = hash;
+	if ((e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_INSERT, params, &res)) != QERR_OK ||
+	    (e = db_commit(r)) != QERR_OK)
+		goto fail;
+	sodium_memzero(hash, sizeof(hash));
+	return user_answer(r, 201, &u);
+fail:
+	db_rollback(r);
+	sodium_memzero(hash, sizeof(hash));
+	if (e == QERR_CONFLICT)
+		return resp_error(r, ERR_CONFLICT, "Email already registered");
+	return resp_qerr(r, e);
+}
+
+int
+h_users_patch(struct req *r)
+{
+	const struct fieldval	*f = r->fields;
+	PGresult		*res;
+	struct user		 u;
+	const char		*params[6];
+	char			 hash[crypto_pwhash_STRBYTES];
+	enum qerr		 e;
+	int			 st, any, self;
+
+	if ((st = load(r, &u, 1)) != 0)
+		return st;
+	self = auth_is_self(r, u.id);
+	if (!self && !auth_is_admin(r))
+		return resp_error(r, ERR_FORBIDDEN, "Only the user or an admin may change a user");
+	if (f[USER_ROLE].present && !auth_is_admin(r))
+		return resp_error(r, ERR_FORBIDDEN, "Only an admin may set a role");
+	any = 0;
+	for (st = 0; st < USER__MAX; st++)
+		any |= f[st].present;
+	if (!any)
+		return user_answer(r, 200, &u);
+	if (f[USER_PASSWORD].present &&
+	    auth_password_hash(hash, f[USER_PASSWORD].s, f[USER_PASSWORD].len) == -1)
+		return resp_qerr(r, QERR_NOMEM);
+	if ((e = db_begin(r)) != QERR_OK)
+		goto fail;
+	params[0] = u.id;
+	params[1] = f[USER_NAME].present ? f[USER_NAME].s : NULL;
+	params[2] = f[USER_EMAIL].present ? f[USER_EMAIL].s : NULL;
+	params[3] = f[USER_IMAGE].present ? "true" : "false";
+	params[4] = f[USER_IMAGE].present && !f[USER_IMAGE].is_null ?
+	    f[USER_IMAGE].s : NULL;
+	params[5] = f[USER_ROLE].present ? f[USER_ROLE].s : NULL;
+	if ((e = db_exec(r, DB_PRIMARY, STMT_USER_UPDATE, params, &res)) != QERR_OK)
+		goto fail;
+	if (PQntuples(res) != 1) {
+		/* Deleted since we looked. */
+		db_rollback(r);
+		return resp_error(r, ERR_NOT_FOUND, "User not found");
+	}
+	if (user_from_row(&u, res, 0, 0) == -1) {
+		e = QERR_DB;
+		goto fail;
+	}
+	if (f[USER_PASSWORD].present) {
+		params[1] = hash;
+		if ((e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_SET_PASSWORD,
+		    params, &res)) != QERR_OK)
+			goto fail;
+		/* One's own change keeps the current session; an admin's ends all. */
+		params[1] = r->sess->id;
+		e = db_exec(r, DB_PRIMARY, self ? STMT_SESSIONS_END_OTHERS :
+		    STMT_SESSIONS_END_USER, params, &res);
+		if (e != QERR_OK)
+			goto fail;
+	}
+	if ((e = db_commit(r)) != QERR_OK)
+		goto fail;
+	sodium_memzero(hash, sizeof(hash));
+	return user_answer(r, 200, &u);
+fail:
+	db_rollback(r);
+	sodium_memzero(hash, sizeof(hash));
+	if (e == QERR_CONFLICT)
+		return resp_error(r, ERR_CONFLICT, "Email already registered");
+	return resp_qerr(r, e);
+}
+
+int
+h_users_delete(struct req *r)
+{
+	PGresult	*res;
+	struct user	 u;
+	const char	*params[1];
+	struct jw	 w;
+	enum qerr	 e;
+	int		 st;
+
+	if ((st = load(r, &u, 1)) != 0)
+		return st;
+	if (!auth_is_self(r, u.id) && !auth_is_admin(r))
+		return resp_error(r, ERR_FORBIDDEN, "Only the user or an admin may delete a user");
+	params[0] = u.id;
+	if ((e = db_exec(r, DB_PRIMARY, STMT_USER_DELETE, params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	if (PQntuples(res) != 1)
+		return resp_error(r, ERR_NOT_FOUND, "User not found");
+	if (auth_is_self(r, u.id) && r->sess->via_cookie)
+		auth_set_cookie(r, NULL);
+	resp_ok(r, 200, &w);
+	jw_obj(&w);
+	jw_key(&w, "id");
+	jw_str(&w, PQgetvalue(res, 0, 0));
+	jw_obj_end(&w);
+	return r->status;
+}

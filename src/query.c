@@ -1,0 +1,253 @@
+/*
+ * Query-string tables and the cursor format.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "arena.h"
+#include "fmt.h"
+#include "query.h"
+#include "resp.h"
+#include "valid.h"
+
+#define PAGE_PARAMS \
+	{ "limit", QP_INT, 1, 100, 20 }, \
+	{ "offset", QP_INT, 0, 10000, 0 }, \
+	{ "cursor", QP_CURSOR, 0, 0, 0 }
+
+static const struct qparam page_params[PAGE__MAX] = { PAGE_PARAMS };
+const struct query_spec query_page = { page_params, PAGE__MAX };
+
+static const struct qparam posts_params[POSTQ__MAX] = {
+	PAGE_PARAMS,
+	{ "authorId", QP_UUID, 0, 0, 0 },
+	{ "q", QP_TEXT, 0, 200, 0 },
+};
+const struct query_spec query_posts = { posts_params, POSTQ__MAX };
+
+static int
+hexval(char c)
+{
+
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long
+query_decode(char *dst, const char *s, size_t n)
+{
+	size_t	 i, o;
+	int	 hi, lo;
+
+	for (i = o = 0; i < n; i++) {
+		if (s[i] == '+')
+			dst[o++] = ' ';
+		else if (s[i] == '%') {
+			if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 ||
+			    (lo = hexval(s[i + 2])) < 0)
+				return -1;
+			dst[o] = (char)(hi << 4 | lo);
+			if (dst[o] == '\0')
+				return -1;
+			o++;
+			i += 2;
+		} else
+			dst[o++] = s[i];
+	}
+	dst[o] = '\0';
+	return (long)o;
+}
+
+char *
+query_cursor_encode(struct arena *a, const char *ts, const char *id)
+{
+	char	 raw[QUERY_CURSOR_TS_MAX + 40];
+	char	*out;
+	size_t	 n, olen;
+	int	 w;
+
+	w = snprintf(raw, sizeof(raw), "%s|%s", ts, id);
+	if (w < 0 || (size_t)w >= sizeof(raw))
+		return NULL;
+	n = (size_t)w;
+	olen = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	if ((out = arena_alloc(a, olen)) == NULL)
+		return NULL;
+	sodium_bin2base64(out, olen, (const unsigned char *)raw, n,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return out;
+}
+
+/* PostgreSQL's ISO text of a UTC timestamp: "YYYY-MM-DD HH:MM:SS[.ffffff]+00". */
+static int
+ts_ok(const char *t, size_t n)
+{
+	char	 tmp[FMT_TS_LEN + 1];
+	size_t	 i;
+
+	if (n < 22 || n > QUERY_CURSOR_TS_MAX || t[10] != ' ' ||
+	    fmt_ts(tmp, t) == -1)
+		return 0;
+	i = 19;
+	if (t[i] == '.') {
+		for (i++; i < n && t[i] >= '0' && t[i] <= '9'; i++)
+			continue;
+		if (i == 20 || i > 26)
+			return 0;
+	}
+	return n - i == 3 && memcmp(t + i, "+00", 3) == 0;
+}
+
+int
+query_cursor_decode(const char *s, size_t n, char *ts, char *id)
+{
+	unsigned char	 raw[QUERY_CURSOR_TS_MAX + 40];
+	const char	*bar;
+	size_t		 len, tl;
+
+	if (n == 0 || n > 128 ||
+	    sodium_base642bin(raw, sizeof(raw) - 1, s, n, NULL, &len, NULL,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return -1;
+	raw[len] = '\0';
+	if ((bar = memchr(raw, '|', len)) == NULL)
+		return -1;
+	tl = (size_t)(bar - (const char *)raw);
+	if (!ts_ok((const char *)raw, tl) || !fmt_is_uuid(bar + 1, len - tl - 1))
+		return -1;
+	memcpy(ts, raw, tl);
+	ts[tl] = '\0';
+	memcpy(id, bar + 1, 36);
+	id[36] = '\0';
+	return 0;
+}
+
+/* Checks one decoded value; returns NULL or the detail message. */
+static const char *
+check(struct req *r, const struct qparam *p, char *v, size_t n, struct qval *q,
+    char *msg, size_t msgsz)
+{
+	size_t	 i;
+	long	 x;
+
+	switch (p->type) {
+	case QP_INT:
+		if (n == 0 || n > 9)
+			goto bad_int;
+		for (i = 0, x = 0; i < n; i++) {
+			if (v[i] < '0' || v[i] > '9')
+				goto bad_int;
+			x = x * 10 + (v[i] - '0');
+		}
+		if (x < p->min || x > p->max)
+			goto bad_int;
+		q->n = x;
+		return NULL;
+bad_int:
+		snprintf(msg, msgsz, "must be a whole number from %ld to %ld",
+		    p->min, p->max);
+		return msg;
+	case QP_UUID:
+		if (!fmt_is_uuid(v, n))
+			return "must be a UUID";
+		break;
+	case QP_TEXT:
+		x = (long)valid_utf8_len(v, n);
+		if (x < p->min || x > p->max) {
+			snprintf(msg, msgsz, "must be at most %ld characters", p->max);
+			return msg;
+		}
+		break;
+	case QP_CURSOR: {
+		char	*ts, *id;
+
+		if ((ts = arena_alloc(r->arena, QUERY_CURSOR_TS_MAX + 1)) == NULL ||
+		    (id = arena_alloc(r->arena, 37)) == NULL)
+			return NULL;
+		if (query_cursor_decode(v, n, ts, id) == -1)
+			return "is not a valid cursor";
+		q->s = ts;
+		q->len = strlen(ts);
+		q->id = id;
+		return NULL;
+	}
+	}
+	q->s = v;
+	q->len = n;
+	return NULL;
+}
+
+enum qerr
+query_parse(struct req *r, const struct query_spec *spec, struct qval *out)
+{
+	const char	*p, *amp, *eq;
+	char		*name, *val, msg[80];
+	const char	*m;
+	size_t		 i, klen;
+	long		 nlen, vlen;
+	int		 bad;
+
+	memset(out, 0, sizeof(*out) * spec->nparams);
+	for (i = 0; i < spec->nparams; i++)
+		out[i].n = spec->params[i].def;
+	bad = 0;
+	for (p = r->query; *p != '\0'; p = *amp ? amp + 1 : amp) {
+		amp = p + strcspn(p, "&");
+		if (amp == p)
+			continue;
+		eq = memchr(p, '=', (size_t)(amp - p));
+		klen = (size_t)((eq != NULL ? eq : amp) - p);
+		if ((name = arena_alloc(r->arena, klen + 1)) == NULL)
+			return QERR_NOMEM;
+		if ((nlen = query_decode(name, p, klen)) < 0)
+			continue;	/* an undecodable name is no parameter of ours */
+		for (i = 0; i < spec->nparams; i++)
+			if (strcmp(name, spec->params[i].name) == 0)
+				break;
+		if (i == spec->nparams)
+			continue;
+		if (out[i].present) {
+			resp_detail(r, spec->params[i].name, "must not be repeated");
+			bad = 1;
+			continue;
+		}
+		out[i].present = 1;
+		vlen = 0;
+		if (eq != NULL) {
+			if ((val = arena_alloc(r->arena, (size_t)(amp - eq))) == NULL)
+				return QERR_NOMEM;
+			vlen = query_decode(val, eq + 1, (size_t)(amp - eq - 1));
+		} else if ((val = arena_strdup(r->arena, "")) == NULL)
+			return QERR_NOMEM;
+		if (vlen < 0) {
+			resp_detail(r, spec->params[i].name, "is not valid percent-encoding");
+			bad = 1;
+			continue;
+		}
+		m = check(r, &spec->params[i], val, (size_t)vlen, &out[i], msg, sizeof(msg));
+		if (m == NULL && spec->params[i].type == QP_CURSOR && out[i].s == NULL)
+			return QERR_NOMEM;
+		if (m != NULL) {
+			resp_detail(r, spec->params[i].name, m);
+			bad = 1;
+		}
+	}
+	/* The cursor carries the position; an offset on top is ambiguous. */
+	for (i = 0; i < spec->nparams; i++)
+		if (spec->params[i].type == QP_CURSOR && out[i].present &&
+		    i > 0 && out[PAGE_OFFSET].present) {
+			resp_detail(r, "cursor", "cannot be combined with offset");
+			resp_detail(r, "offset", "cannot be combined with cursor");
+			bad = 1;
+		}
+	return bad ? QERR_INVAL : QERR_OK;
+}
