@@ -39,6 +39,7 @@ struct conf {
 	long		 statement_timeout_ms;
 	long		 slow_query_ms;
 	long		 workers;		/* 1: serve in this process */
+	char		*shm_path;		/* QUIRE_SHM_PATH, "" when unset */
 	char		*storage;		/* owns the strings above */
 };
 

@@ -67,6 +67,13 @@ enum qerr	 db_check(struct db *, struct dbconn *, double *ms, double *lag);
 /* Connects c now if it is not connected and its backoff allows. */
 enum qerr	 db_connect(struct db *, struct dbconn *);
 
+/*
+ * After the handler: when the request committed a write, records the
+ * primary's WAL position for the caller's session so that its next
+ * reads go to a replica only once it has replayed that far.
+ */
+void		 db_note_writes(struct req *);
+
 /* Maps a failed result's SQLSTATE to an internal error. */
 enum qerr	 db_classify(const char *sqlstate);
 

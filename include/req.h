@@ -7,6 +7,7 @@
 #define QUIRE_REQ_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -61,6 +62,9 @@ struct req {
 	struct fieldval		*fields;	/* validated body fields */
 
 	struct session		*sess;		/* NULL when anonymous */
+	uint64_t		 min_lsn;	/* replicas serving reads must have replayed this */
+	int			 wrote;		/* a write committed during this request */
+	const char		*ryw_session;	/* session a new write belongs to, if not sess */
 
 	int			 status;
 	const char		*err_code;	/* NULL on success */

@@ -9,6 +9,7 @@
 enum stmt {
 	STMT_PING,
 	STMT_REPLICA_STATUS,
+	STMT_WAL_LSN,
 	STMT_BEGIN,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
@@ -53,9 +54,11 @@ enum stmt {
 };
 
 #define STMT_READ	0x01	/* may run on a replica */
-#define STMT_WRITE	0x02	/* primary only */
+#define STMT_WRITE	0x02	/* changes data: primary only, counts as a write */
 #define STMT_ADMIN	0x04	/* quirectl only: workers do not prepare it */
 #define STMT_PLAIN	0x08	/* transaction control: sent as simple query */
+
+/* A statement with neither READ nor WRITE runs on the primary and changes nothing. */
 
 struct stmt_def {
 	const char	*name;		/* prepared statement name */

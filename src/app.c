@@ -10,9 +10,11 @@
 #include "app.h"
 #include "arena.h"
 #include "auth.h"
+#include "db.h"
 #include "log.h"
 #include "resp.h"
 #include "route.h"
+#include "shm.h"
 #include "valid.h"
 
 static void
@@ -30,6 +32,8 @@ check_auth(struct req *r)
 
 	if ((e = auth_resolve(r)) != QERR_OK)
 		return resp_qerr(r, e);
+	if (r->sess != NULL)
+		r->min_lsn = shm_required_lsn(shm_key(r->sess->id));
 	if (r->sess == NULL) {
 		if (r->route->auth == AUTH_OPTIONAL)
 			return 0;
@@ -113,4 +117,5 @@ app_handle(struct req *r)
 	if (rt->body != NULL && check_body(r) != 0)
 		return;
 	(void)rt->handler(r);
+	db_note_writes(r);
 }

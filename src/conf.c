@@ -144,7 +144,7 @@ split_list(char *s, char **out, size_t max)
 enum qerr
 conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 {
-	const char	*v, *prim, *repl, *orig, *prox;
+	const char	*v, *prim, *repl, *orig, *prox, *shmp;
 	size_t		 i, total, o;
 	long		 l;
 	int		 n;
@@ -200,9 +200,12 @@ conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 		orig = "";
 	if ((prox = get("QUIRE_TRUSTED_PROXIES", arg)) == NULL)
 		prox = "";
+	if ((shmp = get("QUIRE_SHM_PATH", arg)) == NULL)
+		shmp = "";
 
 	/* One allocation holds every string; conf_free frees it. */
-	total = strlen(prim) + strlen(repl) + strlen(orig) + strlen(prox) + 4;
+	total = strlen(prim) + strlen(repl) + strlen(orig) + strlen(prox) +
+	    strlen(shmp) + 5;
 	if ((c->storage = mem_malloc(total)) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return QERR_NOMEM;
@@ -216,6 +219,7 @@ conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 		o += len_;						\
 	} while (0)
 	COPY(c->primary_url, prim);
+	COPY(c->shm_path, shmp);
 	{
 		char	*r, *o2, *x;
 

@@ -11,12 +11,15 @@
 #include <string.h>
 
 #include "arena.h"
+#include "auth.h"
 #include "db.h"
 #include "log.h"
 #include "req.h"
+#include "shm.h"
 
 #define BACKOFF_FIRST	0.1	/* seconds */
 #define BACKOFF_MAX	2.0
+#define STATUS_TTL	1.0	/* seconds a replica's known lag stays trusted */
 
 static void
 conn_init(struct dbconn *c, const char *url, const char *name, int replica)
@@ -194,20 +197,76 @@ db_connect(struct db *db, struct dbconn *c)
 	return QERR_OK;
 }
 
+/*
+ * Asks replica i for its lag and replay position and shares the answer
+ * with the other workers. Returns 0, or -1 when the replica is unusable.
+ */
+static int
+replica_refresh(struct db *db, size_t i)
+{
+	struct dbconn	*c = &db->replicas[i];
+	PGresult	*res;
+	double		 lag;
+	uint64_t	 lsn;
+	int		 ok;
+
+	res = PQexecPrepared(c->conn, stmt_defs[STMT_REPLICA_STATUS].name, 0,
+	    NULL, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	if (ok) {
+		lag = strtod(PQgetvalue(res, 0, 1), NULL);
+		lsn = shm_parse_lsn(PQgetvalue(res, 0, 2));
+		shm_replica_set((int)i, lsn, lag, req_now());
+	}
+	PQclear(res);
+	if (!ok) {
+		c->errors++;
+		conn_drop(c);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * 1 when replica i may serve this request's reads: reachable, not
+ * lagging past QUIRE_MAX_REPLICA_LAG, and (read-your-writes) caught up
+ * with the caller's last write. What is known of the replica is shared
+ * by all workers and refreshed at most every STATUS_TTL, or at once
+ * when a writer needs a newer position than known.
+ */
+static int
+replica_usable(struct db *db, size_t i, uint64_t min_lsn)
+{
+	uint64_t	 lsn;
+	double		 lag, at;
+
+	if (db_connect(db, &db->replicas[i]) != QERR_OK)
+		return 0;
+	shm_replica_get((int)i, &lsn, &lag, &at);
+	if (req_now() - at > STATUS_TTL || min_lsn > lsn) {
+		if (replica_refresh(db, i) == -1)
+			return 0;
+		shm_replica_get((int)i, &lsn, &lag, &at);
+	}
+	if (db->conf->max_replica_lag > 0 && lag > (double)db->conf->max_replica_lag)
+		return 0;
+	return lsn >= min_lsn;
+}
+
 /* The connection a statement should use, connected; NULL when none is up. */
 static struct dbconn *
-pick(struct db *db, enum db_target t, const struct stmt_def *d)
+pick(struct req *r, enum db_target t, const struct stmt_def *d)
 {
-	struct dbconn	*c;
-	size_t		 i;
+	struct db	*db = r->db;
+	size_t		 i, k;
 
 	if (t == DB_READ && !db->in_tx && (d->flags & STMT_READ)) {
 		for (i = 0; i < db->nreplicas; i++) {
-			c = &db->replicas[(db->next_replica + i) % db->nreplicas];
-			if (db_connect(db, c) == QERR_OK) {
-				db->next_replica = (db->next_replica + i) %
-				    db->nreplicas;
-				return c;
+			k = (db->next_replica + i) % db->nreplicas;
+			if (replica_usable(db, k, r->min_lsn)) {
+				/* Spread the next read over the others. */
+				db->next_replica = (k + 1) % db->nreplicas;
+				return &db->replicas[k];
 			}
 		}
 	}
@@ -241,7 +300,7 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 	/* Reads are idempotent, and so is a BEGIN: one retry on a fresh connection. */
 	retryable = ((d->flags & STMT_READ) || s == STMT_BEGIN) && !db->in_tx;
 	for (attempt = 0; ; attempt++) {
-		if ((c = pick(db, t, d)) == NULL)
+		if ((c = pick(r, t, d)) == NULL)
 			return QERR_DB_DOWN;
 		t0 = req_now();
 		if (d->flags & STMT_PLAIN)
@@ -257,6 +316,8 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 				log_msg(LOG_WARN, r->reqid, "slow query %s on %s: "
 				    "%.1f ms", d->name, c->name, ms);
 			r->pool = c->name;
+			if ((d->flags & STMT_WRITE) && !db->in_tx)
+				r->wrote = 1;
 			if (arena_defer(r->arena, clear_result, pr) != QERR_OK)
 				return QERR_NOMEM;
 			*res = pr;
@@ -306,6 +367,8 @@ db_commit(struct req *r)
 
 	e = db_exec(r, DB_PRIMARY, STMT_COMMIT, NULL, &res);
 	r->db->in_tx = 0;
+	if (e == QERR_OK)
+		r->wrote = 1;
 	/* A COMMIT whose answer was lost may or may not have happened. */
 	return e;
 }
@@ -345,8 +408,11 @@ db_check(struct db *db, struct dbconn *c, double *ms, double *lag)
 	res = PQexecPrepared(c->conn, d->name, 0, NULL, NULL, NULL, 0);
 	*ms = (req_now() - t0) * 1000.0;
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-	if (ok && c->is_replica)
+	if (ok && c->is_replica) {
 		*lag = strtod(PQgetvalue(res, 0, 1), NULL);
+		shm_replica_set((int)(c - db->replicas),
+		    shm_parse_lsn(PQgetvalue(res, 0, 2)), *lag, req_now());
+	}
 	PQclear(res);
 	if (!ok) {
 		c->errors++;
@@ -354,4 +420,31 @@ db_check(struct db *db, struct dbconn *c, double *ms, double *lag)
 		return QERR_DB_DOWN;
 	}
 	return QERR_OK;
+}
+
+void
+db_note_writes(struct req *r)
+{
+	PGresult	*res;
+	const char	*key;
+	uint64_t	 lsn;
+
+	if (!r->wrote || r->db->nreplicas == 0)
+		return;
+	key = r->ryw_session != NULL ? r->ryw_session :
+	    r->sess != NULL ? r->sess->id : NULL;
+	if (key == NULL)
+		return;
+	if (db_exec(r, DB_PRIMARY, STMT_WAL_LSN, NULL, &res) != QERR_OK ||
+	    PQntuples(res) != 1 ||
+	    (lsn = shm_parse_lsn(PQgetvalue(res, 0, 0))) == 0) {
+		/*
+		 * Without the position this client could read stale data;
+		 * say so loudly. The write itself stands.
+		 */
+		log_msg(LOG_WARN, r->reqid, "no WAL position after a write: "
+		    "read-your-writes not guaranteed for this session");
+		return;
+	}
+	shm_note_write(shm_key(key), lsn);
 }

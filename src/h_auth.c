@@ -102,6 +102,8 @@ session_create(struct req *r, const char *user_id, char *token, char *expires)
 		return e;
 	if (PQntuples(res) != 1 || fmt_ts(expires, PQgetvalue(res, 0, 1)) == -1)
 		return QERR_DB;
+	/* The new session's reads must see this request's writes. */
+	r->ryw_session = PQgetvalue(res, 0, 0);
 	return QERR_OK;
 }
 

@@ -30,6 +30,7 @@
 #include "mem.h"
 #include "req.h"
 #include "resp.h"
+#include "shm.h"
 
 #define ARENA_FIRST	(16 * 1024)
 #define ARENA_LIMIT	(64 * 1024 * 1024)	/* per-request memory ceiling */
@@ -288,6 +289,14 @@ main(int argc, char *argv[])
 	}
 	json_set_alloc_funcs(mem_malloc, mem_free);
 	h_ops_started = req_now();
+	/*
+	 * Workers forked by our supervisor share an anonymous segment;
+	 * workers started by others share one only through QUIRE_SHM_PATH.
+	 */
+	if (shm_init(conf.shm_path) != QERR_OK) {
+		log_msg(LOG_ERROR, NULL, "cannot map shared state at QUIRE_SHM_PATH");
+		return 1;
+	}
 	signals(on_stop);
 	if (conf.workers > 1)
 		rc = supervise(&conf, conf.workers);

@@ -173,6 +173,9 @@ req_begin(struct req *r, char **envp, req_reader rd, void *ctx)
 	r->json = NULL;
 	r->fields = NULL;
 	r->sess = NULL;
+	r->min_lsn = 0;
+	r->wrote = 0;
+	r->ryw_session = NULL;
 	r->pool = NULL;
 	buf_reset(&r->data);
 	buf_reset(&r->meta);

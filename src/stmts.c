@@ -28,8 +28,15 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "SELECT pg_is_in_recovery(), CASE WHEN NOT pg_is_in_recovery() "
 	    "OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
 	    "ELSE COALESCE(EXTRACT(EPOCH FROM now() - "
-	    "pg_last_xact_replay_timestamp()), 0) END::float8",
+	    "pg_last_xact_replay_timestamp()), 0) END::float8, "
+	    "(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+	    "ELSE pg_current_wal_lsn() END)::text",
 	    0, STMT_READ },
+	/*
+	 * Where the primary's WAL ends, right after a commit: a replica that
+	 * has replayed this far shows that commit (read-your-writes).
+	 */
+	[STMT_WAL_LSN] = { "wal_lsn", "SELECT pg_current_wal_lsn()::text", 0, 0 },
 	[STMT_BEGIN] = { "begin", "BEGIN", 0, STMT_WRITE | STMT_PLAIN },
 	[STMT_COMMIT] = { "commit", "COMMIT", 0, STMT_WRITE | STMT_PLAIN },
 	[STMT_ROLLBACK] = { "rollback", "ROLLBACK", 0, STMT_WRITE | STMT_PLAIN },

@@ -1,0 +1,46 @@
+/*
+ * State shared by every worker of one service on one host, in one
+ * memory segment: the WAL position of each session's last write (for
+ * read-your-writes) and what is known of each replica (replay position,
+ * lag). The supervisor maps it before forking; workers started by
+ * someone else (spawn-fcgi -F, lighttpd bin-path) share it through the
+ * file named by QUIRE_SHM_PATH, or else each keeps its own.
+ */
+#ifndef QUIRE_SHM_H
+#define QUIRE_SHM_H
+
+#include <stdint.h>
+
+#include "quire.h"
+
+#define SHM_REPLICAS	8
+
+/*
+ * Maps the segment: anonymous when path is NULL (shared with children
+ * forked later), else the file at path, created if needed. Returns
+ * QERR_OK or QERR_IO.
+ */
+enum qerr	 shm_init(const char *path) QUIRE_WUR;
+
+/* A session's key in the table: a hash of its id. */
+uint64_t	 shm_key(const char *session_id);
+
+/* Records that session key wrote at WAL position lsn. */
+void		 shm_note_write(uint64_t key, uint64_t lsn);
+
+/*
+ * The WAL position a replica must have replayed before it may serve
+ * this session's reads: its last write's, or 0 when it wrote nothing
+ * recently. Never too small: when a session's entry was pushed out of
+ * the table, the largest pushed-out position is returned instead.
+ */
+uint64_t	 shm_required_lsn(uint64_t key);
+
+/* The last known replay position and lag of replica i, and when they were read. */
+void		 shm_replica_get(int i, uint64_t *lsn, double *lag, double *at);
+void		 shm_replica_set(int i, uint64_t lsn, double lag, double at);
+
+/* "X/Y" (pg_lsn text) to a number; 0 on garbage. */
+uint64_t	 shm_parse_lsn(const char *);
+
+#endif
