@@ -24,6 +24,8 @@ struct dbconn {
 	const char	*url;
 	const char	*name;		/* "primary" or "replica" */
 	int		 is_replica;
+	int		 server;	/* -1 primary, else the replica's index */
+	double		 failed_at;	/* monotonic: the last failed connect */
 	double		 retry_at;	/* monotonic: no connect attempt before */
 	double		 backoff;	/* seconds, doubles up to a cap */
 	unsigned long	 reconnects;

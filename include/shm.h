@@ -40,6 +40,14 @@ uint64_t	 shm_required_lsn(uint64_t key);
 void		 shm_replica_get(int i, uint64_t *lsn, double *lag, double *at);
 void		 shm_replica_set(int i, uint64_t lsn, double lag, double at);
 
+/*
+ * Server up-signals: server -1 is the primary, 0.. the replicas. A
+ * worker that connects records the time; others in backoff then try at
+ * once instead of waiting out their own backoff.
+ */
+void		 shm_server_up(int server, double at);
+double		 shm_server_up_at(int server);
+
 /* "X/Y" (pg_lsn text) to a number; 0 on garbage. */
 uint64_t	 shm_parse_lsn(const char *);
 

@@ -22,13 +22,14 @@
 #define STATUS_TTL	1.0	/* seconds a replica's known lag stays trusted */
 
 static void
-conn_init(struct dbconn *c, const char *url, const char *name, int replica)
+conn_init(struct dbconn *c, const char *url, const char *name, int server)
 {
 
 	memset(c, 0, sizeof(*c));
 	c->url = url;
 	c->name = name;
-	c->is_replica = replica;
+	c->server = server;
+	c->is_replica = server >= 0;
 }
 
 void
@@ -38,9 +39,9 @@ db_init(struct db *db, const struct conf *conf)
 
 	memset(db, 0, sizeof(*db));
 	db->conf = conf;
-	conn_init(&db->primary, conf->primary_url, "primary", 0);
+	conn_init(&db->primary, conf->primary_url, "primary", -1);
 	for (i = 0; i < conf->nreplicas; i++)
-		conn_init(&db->replicas[i], conf->replica_urls[i], "replica", 1);
+		conn_init(&db->replicas[i], conf->replica_urls[i], "replica", (int)i);
 	db->nreplicas = conf->nreplicas;
 }
 
@@ -165,7 +166,8 @@ db_connect(struct db *db, struct dbconn *c)
 		return QERR_OK;
 	conn_drop(c);
 	now = req_now();
-	if (now < c->retry_at)
+	/* In backoff, unless another worker has connected since we failed. */
+	if (now < c->retry_at && shm_server_up_at(c->server) <= c->failed_at)
 		return QERR_DB_DOWN;
 	snprintf(timeout, sizeof(timeout), "%ld", db->conf->db_connect_timeout);
 	/* Ours first: anything the operator's URL says wins. */
@@ -186,9 +188,11 @@ db_connect(struct db *db, struct dbconn *c)
 		c->errors++;
 		c->backoff = c->backoff == 0 ? BACKOFF_FIRST :
 		    (c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : c->backoff * 2);
-		c->retry_at = req_now() + c->backoff;
+		c->failed_at = req_now();
+		c->retry_at = c->failed_at + c->backoff;
 		return QERR_DB_DOWN;
 	}
+	shm_server_up(c->server, req_now());
 	if (c->backoff != 0)
 		log_msg(LOG_INFO, NULL, "%s reconnected", c->name);
 	c->backoff = 0;

@@ -34,9 +34,18 @@ fmt_ts(char *dst, const char *src)
 	dst[10] = 'T';
 	dst[19] = '.';
 	n = 0;
-	if (src[19] == '.')
-		for (n = 0; n < 3 && src[20 + n] >= '0' && src[20 + n] <= '9'; n++)
-			dst[20 + n] = src[20 + n];
+	i = 19;
+	if (src[19] == '.') {
+		for (i = 20; src[i] >= '0' && src[i] <= '9'; i++)
+			if (n < 3)
+				dst[20 + n++] = src[i];
+		if (i == 20)
+			return -1;
+	}
+	/* Only UTC is ours: the session's TimeZone is UTC. */
+	if (strcmp(src + i, "+00") != 0 && strcmp(src + i, "+00:00") != 0 &&
+	    strcmp(src + i, "Z") != 0 && src[i] != '\0')
+		return -1;
 	for (i = n; i < 3; i++)
 		dst[20 + i] = '0';
 	dst[23] = 'Z';

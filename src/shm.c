@@ -24,6 +24,7 @@ struct slot {
 };
 
 struct replica_state {
+	_Atomic uint64_t	 up_us;		/* monotonic time of a good connect */
 	_Atomic uint64_t	 lsn;
 	_Atomic uint64_t	 lag_us;
 	_Atomic uint64_t	 at_us;		/* monotonic */
@@ -32,6 +33,7 @@ struct replica_state {
 struct segment {
 	atomic_flag		 lock;
 	uint64_t		 floor;		/* largest evicted position */
+	struct replica_state	 primary;	/* only up_us is used */
 	struct replica_state	 replicas[SHM_REPLICAS];
 	struct slot		 slots[SLOTS];
 };
@@ -180,6 +182,34 @@ shm_replica_set(int i, uint64_t lsn, double lag, double at)
 	atomic_store(&r->lsn, lsn);
 	atomic_store(&r->lag_us, (uint64_t)(lag < 0 ? 0 : lag * 1e6));
 	atomic_store(&r->at_us, (uint64_t)(at * 1e6));
+}
+
+static struct replica_state *
+server(int i)
+{
+
+	if (seg == NULL || i < -1 || i >= SHM_REPLICAS)
+		return NULL;
+	return i == -1 ? &seg->primary : &seg->replicas[i];
+}
+
+void
+shm_server_up(int i, double at)
+{
+	struct replica_state	*r;
+
+	if ((r = server(i)) != NULL)
+		atomic_store(&r->up_us, (uint64_t)(at * 1e6));
+}
+
+double
+shm_server_up_at(int i)
+{
+	struct replica_state	*r;
+
+	if ((r = server(i)) == NULL)
+		return 0;
+	return (double)atomic_load(&r->up_us) / 1e6;
 }
 
 uint64_t

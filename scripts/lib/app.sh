@@ -31,7 +31,9 @@ app_worker_pids() {
 app_write_env() {
 	mkdir -p "$QUIRE_RUN_DIR"
 	{
-		echo "QUIRE_PRIMARY_URL=$(pg_url primary)"
+		# The primary as an HA deployment names it: every server, and
+		# libpq picks the one that accepts writes (failover needs no restart).
+		echo "QUIRE_PRIMARY_URL=${QUIRE_PRIMARY_URL_OVERRIDE:-postgresql://quire@127.0.0.1:$QUIRE_PG_PRIMARY_PORT,127.0.0.1:$QUIRE_PG_REPLICA_PORT/quire?target_session_attrs=read-write}"
 		echo "QUIRE_REPLICA_URL=${QUIRE_REPLICA_URL_OVERRIDE:-$(pg_url replica)}"
 		echo "QUIRE_ALLOWED_ORIGINS=${QUIRE_ALLOWED_ORIGINS:-}"
 		echo "QUIRE_COOKIE_SECURE=${QUIRE_COOKIE_SECURE:-0}"

@@ -83,9 +83,10 @@ def post(path, json_body=None, **kw):
     return request("POST", path, json_body=json_body, **kw)
 
 
-def stack(*args, check=True):
+def stack(*args, check=True, env_extra=None):
     """Runs scripts/stack with the test stack's environment."""
     env = dict(os.environ)
+    env.update(env_extra or {})
     env["QUIRE_RUN_DIR"] = RUN_DIR
     for k in ("QUIRE_HTTP_PORT", "QUIRE_PG_PRIMARY_PORT", "QUIRE_PG_REPLICA_PORT",
               "QUIRE_WEB", "QUIRE_WORKERS"):
