@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
 #include "auth.h"
@@ -20,6 +21,7 @@
 #define BACKOFF_FIRST	0.1	/* seconds */
 #define BACKOFF_MAX	2.0
 #define STATUS_TTL	1.0	/* seconds a replica's known lag stays trusted */
+#define RYW_WAIT	1.0	/* seconds a read waits for a replica to catch up */
 
 static void
 conn_init(struct dbconn *c, const char *url, const char *name, int server)
@@ -276,6 +278,25 @@ pick(struct req *r, enum db_target t, const struct stmt_def *d)
 	}
 	if (db_connect(db, &db->primary) == QERR_OK)
 		return &db->primary;
+	/*
+	 * The primary is gone and no replica has this writer's last write
+	 * yet: give one a moment to replay it rather than fail the read.
+	 */
+	if (t == DB_READ && !db->in_tx && (d->flags & STMT_READ) &&
+	    db->nreplicas > 0 && r->min_lsn > 0) {
+		double until = req_now() + RYW_WAIT;
+
+		while (req_now() < until) {
+			struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+			for (i = 0; i < db->nreplicas; i++)
+				if (db_connect(db, &db->replicas[i]) == QERR_OK &&
+				    replica_refresh(db, i) == 0 &&
+				    replica_usable(db, i, r->min_lsn))
+					return &db->replicas[i];
+		}
+	}
 	return NULL;
 }
 

@@ -67,9 +67,18 @@ def signup(name="Poster"):
 
 def make_admin():
     email = unique_email("admin40")
-    p = subprocess.run([os.path.join(ROOT, "build", "quirectl"), "create-admin", "--email", email,
-                        "--name", "Root"], input="admin-password-1\n", capture_output=True, text=True,
-                       env=dict(os.environ, QUIRE_PRIMARY_URL=ENV["QUIRE_PRIMARY_URL"]), timeout=30)
+    ctl = os.path.join(ROOT, "build", "quirectl")
+    for attempt in range(60):
+        # build/quirectl may be being relinked by a concurrent `make`.
+        try:
+            p = subprocess.run([ctl, "create-admin", "--email", email, "--name", "Root"],
+                               input="admin-password-1\n", capture_output=True, text=True,
+                               env=dict(os.environ, QUIRE_PRIMARY_URL=ENV["QUIRE_PRIMARY_URL"]), timeout=30)
+            break
+        except OSError:
+            if attempt == 59:
+                raise
+            time.sleep(0.5)
     assert p.returncode == 0, p.stderr
     r = post("/auth/login", json_body={"email": email, "password": "admin-password-1"}, headers=hdr())
     assert r.status == 200, r
