@@ -259,14 +259,35 @@ replica_usable(struct db *db, size_t i, uint64_t min_lsn)
 	return lsn >= min_lsn;
 }
 
+/* 1 when replica i has replayed at least lsn, asking it first. */
+static int
+replica_has(struct db *db, size_t i, uint64_t lsn)
+{
+	uint64_t	 at_lsn;
+	double		 lag, at;
+
+	if (db_connect(db, &db->replicas[i]) != QERR_OK)
+		return 0;
+	if (lsn == 0)
+		return 1;
+	if (replica_refresh(db, i) == -1)
+		return 0;
+	shm_replica_get((int)i, &at_lsn, &lag, &at);
+	return at_lsn >= lsn;
+}
+
 /* The connection a statement should use, connected; NULL when none is up. */
 static struct dbconn *
 pick(struct req *r, enum db_target t, const struct stmt_def *d)
 {
-	struct db	*db = r->db;
-	size_t		 i, k;
+	struct db		*db = r->db;
+	struct timespec		 nap = { 0, 20 * 1000 * 1000 };
+	double			 until;
+	size_t			 i, k;
+	int			 read;
 
-	if (t == DB_READ && !db->in_tx && (d->flags & STMT_READ)) {
+	read = t == DB_READ && !db->in_tx && (d->flags & STMT_READ);
+	if (read) {
 		for (i = 0; i < db->nreplicas; i++) {
 			k = (db->next_replica + i) % db->nreplicas;
 			if (replica_usable(db, k, r->min_lsn)) {
@@ -278,26 +299,22 @@ pick(struct req *r, enum db_target t, const struct stmt_def *d)
 	}
 	if (db_connect(db, &db->primary) == QERR_OK)
 		return &db->primary;
+	if (!read || db->nreplicas == 0)
+		return NULL;
 	/*
-	 * The primary is gone and no replica has this writer's last write
-	 * yet: give one a moment to replay it rather than fail the read.
+	 * The primary is down. A lagging replica beats no answer, as long
+	 * as it has this client's own writes: give it a moment to replay
+	 * them.
 	 */
-	if (t == DB_READ && !db->in_tx && (d->flags & STMT_READ) &&
-	    db->nreplicas > 0 && r->min_lsn > 0) {
-		double until = req_now() + RYW_WAIT;
-
-		while (req_now() < until) {
-			struct timespec ts = { 0, 20 * 1000 * 1000 };
-
-			nanosleep(&ts, NULL);
-			for (i = 0; i < db->nreplicas; i++)
-				if (db_connect(db, &db->replicas[i]) == QERR_OK &&
-				    replica_refresh(db, i) == 0 &&
-				    replica_usable(db, i, r->min_lsn))
-					return &db->replicas[i];
-		}
+	until = req_now() + (r->min_lsn > 0 ? RYW_WAIT : 0);
+	for (;;) {
+		for (i = 0; i < db->nreplicas; i++)
+			if (replica_has(db, i, r->min_lsn))
+				return &db->replicas[i];
+		if (req_now() >= until)
+			return NULL;
+		nanosleep(&nap, NULL);
 	}
-	return NULL;
 }
 
 static void
