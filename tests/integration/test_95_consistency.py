@@ -97,9 +97,29 @@ def test_reads_survive_replica_restart_and_return_to_it():
             assert get("/posts?limit=3", headers=h).status == 200
             assert get("/auth/me", headers=h).status == 200
         assert get("/health/db").json["data"]["status"] == "degraded"
+        rid = "down-" + uuid.uuid4().hex
+        assert get("/posts?limit=1", headers={"X-Request-Id": rid}).status == 200
+        assert _pool_of(rid) == "primary"
     finally:
         stack("pg-start", "replica")
     wait_for(lambda: get("/health/db").json["data"]["status"] == "ok", timeout=30, what="replica back")
+
+    # Reads return to the replica once it is back (each worker retries it
+    # after its backoff, at most 2 s).
+    def on_replica():
+        rid = "back-" + uuid.uuid4().hex
+        get("/posts?limit=1", headers={"X-Request-Id": rid})
+        return _pool_of(rid) == "replica"
+    for _ in range(8):
+        wait_for(on_replica, timeout=10, what="reads served by the replica again")
+
+
+def _pool_of(rid):
+    from lib import app_log
+    for line in app_log().splitlines():
+        if "reqid=%s " % rid in line:
+            return line.rsplit("pool=", 1)[1].strip()
+    return None
 
 
 def test_primary_down_writes_503_reads_200():
