@@ -53,6 +53,8 @@ const char	*auth_cookie_token(const char *header, char *out);
 /* The token of "Bearer <token>" (scheme in any case), or NULL. Same out. */
 const char	*auth_bearer_token(const char *header, char *out);
 
+extern const char	auth_dummy_hash[];
+
 /* Argon2id through libsodium. Return 0 on success, -1 on failure. */
 int		 auth_password_hash(char *out, const char *pw, size_t n);
 /*

@@ -9,6 +9,7 @@
 
 #include "jw.h"
 #include "query.h"
+#include "stmts.h"
 #include "req.h"
 
 /* Writes row of res as one item; returns 0, or -1 on a malformed row. */
@@ -22,6 +23,23 @@ typedef int (*page_item)(struct req *, struct jw *, const PGresult *, int row);
  */
 int	page_answer(struct req *, const PGresult *, const struct qval *limit,
 	    const struct qval *offset, const struct qval *cursor, int ts_col,
+	    page_item);
+
+/*
+ * Parses the query string against spec (whose first entries are limit,
+ * offset and cursor, in PAGE_* order) into q. Returns 0, or the answer's
+ * status (400 VALIDATION_ERROR with details).
+ */
+int	page_query(struct req *, const struct query_spec *, struct qval *q);
+
+/*
+ * Runs a list statement and answers with page_answer(). With a cursor it
+ * runs `after` with params[0..nfilter) then (ts, id, limit + 1); else
+ * `offset` with params[0..nfilter) then (limit + 1, offset). params must
+ * have room for nfilter + 3 entries.
+ */
+int	page_run(struct req *, const struct qval *q, enum stmt offset,
+	    enum stmt after, const char **params, int nfilter, int ts_col,
 	    page_item);
 
 #endif

@@ -64,7 +64,8 @@ struct req {
 	struct session		*sess;		/* NULL when anonymous */
 	uint64_t		 min_lsn;	/* replicas serving reads must have replayed this */
 	int			 wrote;		/* a write committed during this request */
-	const char		*ryw_session;	/* session a new write belongs to, if not sess */
+	int			 revoked;	/* the write ended or changed sessions */
+	const char		*ryw_key;	/* the caller's token hash: its writes' key */
 
 	int			 status;
 	const char		*err_code;	/* NULL on success */

@@ -36,6 +36,13 @@ void		 shm_note_write(uint64_t key, uint64_t lsn);
  */
 uint64_t	 shm_required_lsn(uint64_t key);
 
+/*
+ * Raises the position every session's reads need: used when a write
+ * ends or changes sessions (logout, password change, user deleted), so
+ * no replica that has not replayed it can still vouch for them.
+ */
+void		 shm_raise_floor(uint64_t lsn);
+
 /* The last known replay position and lag of replica i, and when they were read. */
 void		 shm_replica_get(int i, uint64_t *lsn, double *lag, double *at);
 void		 shm_replica_set(int i, uint64_t lsn, double lag, double at);

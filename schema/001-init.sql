@@ -1,6 +1,8 @@
 -- quire: users, credential accounts, sessions, verifications and posts.
 -- Column names follow the seed (Better-Auth/Drizzle) in snake_case; the API
--- turns them into camelCase.
+-- turns them into camelCase. Timestamps are kept to the millisecond the
+-- API shows, so the (created_at, id) order of every list is the order a
+-- client sees.
 
 CREATE TABLE users (
 	id		uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -9,8 +11,8 @@ CREATE TABLE users (
 	email_verified	boolean NOT NULL DEFAULT false,
 	image		text,
 	role		text NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
-	created_at	timestamptz NOT NULL DEFAULT now(),
-	updated_at	timestamptz NOT NULL DEFAULT now()
+	created_at	timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
+	updated_at	timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now())
 );
 -- Emails are stored lower-cased; the index on lower() also guards rows
 -- written by hand.
@@ -26,8 +28,8 @@ CREATE TABLE accounts (
 	provider_id	text NOT NULL DEFAULT 'credential',
 	account_id	text NOT NULL,
 	password	text,
-	created_at	timestamptz NOT NULL DEFAULT now(),
-	updated_at	timestamptz NOT NULL DEFAULT now(),
+	created_at	timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
+	updated_at	timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
 	UNIQUE (provider_id, account_id)
 );
 CREATE INDEX accounts_user_id_idx ON accounts (user_id);
@@ -41,8 +43,8 @@ CREATE TABLE sessions (
 	expires_at	timestamptz NOT NULL,
 	ip_address	text,
 	user_agent	text,
-	created_at	timestamptz NOT NULL DEFAULT now(),
-	updated_at	timestamptz NOT NULL DEFAULT now()
+	created_at	timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
+	updated_at	timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now())
 );
 CREATE INDEX sessions_user_id_idx ON sessions (user_id);
 CREATE INDEX sessions_expires_at_idx ON sessions (expires_at);
@@ -52,8 +54,8 @@ CREATE TABLE verifications (
 	identifier	text NOT NULL,
 	value		text NOT NULL,
 	expires_at	timestamptz NOT NULL,
-	created_at	timestamptz NOT NULL DEFAULT now(),
-	updated_at	timestamptz NOT NULL DEFAULT now()
+	created_at	timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
+	updated_at	timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now())
 );
 CREATE INDEX verifications_identifier_idx ON verifications (identifier);
 
@@ -63,8 +65,8 @@ CREATE TABLE posts (
 	content		text NOT NULL CHECK (char_length(content) BETWEEN 1 AND 100000),
 	published	boolean NOT NULL DEFAULT false,
 	author_id	uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-	created_at	timestamptz NOT NULL DEFAULT now(),
-	updated_at	timestamptz NOT NULL DEFAULT now(),
+	created_at	timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
+	updated_at	timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
 	-- 'simple' keeps search language-neutral: no stemming, no stop words.
 	search		tsvector GENERATED ALWAYS AS
 			    (to_tsvector('simple'::regconfig, title || ' ' || content)) STORED

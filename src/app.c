@@ -14,7 +14,6 @@
 #include "log.h"
 #include "resp.h"
 #include "route.h"
-#include "shm.h"
 #include "valid.h"
 
 static void
@@ -32,8 +31,6 @@ check_auth(struct req *r)
 
 	if ((e = auth_resolve(r)) != QERR_OK)
 		return resp_qerr(r, e);
-	if (r->sess != NULL)
-		r->min_lsn = shm_required_lsn(shm_key(r->sess->id));
 	if (r->sess == NULL) {
 		if (r->route->auth == AUTH_OPTIONAL)
 			return 0;

@@ -473,9 +473,8 @@ db_note_writes(struct req *r)
 
 	if (!r->wrote || r->db->nreplicas == 0)
 		return;
-	key = r->ryw_session != NULL ? r->ryw_session :
-	    r->sess != NULL ? r->sess->id : NULL;
-	if (key == NULL)
+	key = r->ryw_key;
+	if (key == NULL && !r->revoked)
 		return;
 	if (db_exec(r, DB_PRIMARY, STMT_WAL_LSN, NULL, &res) != QERR_OK ||
 	    PQntuples(res) != 1 ||
@@ -488,5 +487,8 @@ db_note_writes(struct req *r)
 		    "read-your-writes not guaranteed for this session");
 		return;
 	}
-	shm_note_write(shm_key(key), lsn);
+	if (key != NULL)
+		shm_note_write(shm_key(key), lsn);
+	if (r->revoked)
+		shm_raise_floor(lsn);
 }

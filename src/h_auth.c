@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "account.h"
 #include "arena.h"
 #include "auth.h"
 #include "db.h"
@@ -103,7 +104,8 @@ session_create(struct req *r, const char *user_id, char *token, char *expires)
 	if (PQntuples(res) != 1 || fmt_ts(expires, PQgetvalue(res, 0, 1)) == -1)
 		return QERR_DB;
 	/* The new session's reads must see this request's writes. */
-	r->ryw_session = PQgetvalue(res, 0, 0);
+	if ((r->ryw_key = arena_strdup(r->arena, hash)) == NULL)
+		return QERR_NOMEM;
 	return QERR_OK;
 }
 
@@ -131,9 +133,7 @@ int
 h_auth_signup(struct req *r)
 {
 	const struct fieldval	*f = r->fields;
-	PGresult		*res;
 	struct user		 u;
-	const char		*params[3];
 	char			 hash[crypto_pwhash_STRBYTES];
 	char			 token[AUTH_TOKEN_LEN + 1];
 	char			 expires[FMT_TS_LEN + 1];
@@ -146,33 +146,14 @@ h_auth_signup(struct req *r)
 	if (auth_password_hash(hash, f[SIGNUP_PASSWORD].s,
 	    f[SIGNUP_PASSWORD].len) == -1)
 		return resp_qerr(r, QERR_NOMEM);
-	if ((e = db_begin(r)) != QERR_OK)
-		goto fail;
-	params[0] = f[SIGNUP_NAME].s;
-	params[1] = f[SIGNUP_EMAIL].s;
-	params[2] = "user";
-	if ((e = db_exec(r, DB_PRIMARY, STMT_USER_INSERT, params, &res)) != QERR_OK)
-		goto fail;
-	if (PQntuples(res) != 1 || user_from_row(&u, res, 0, 0) == -1) {
-		e = QERR_DB;
-		goto fail;
-	}
-	params[0] = u.id;
-	params[1] = hash;
-	if ((e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_INSERT, params, &res)) != QERR_OK)
-		goto fail;
-	if ((e = session_create(r, u.id, token, expires)) != QERR_OK)
-		goto fail;
-	if ((e = db_commit(r)) != QERR_OK)
-		goto fail;
+	if ((e = db_begin(r)) != QERR_OK ||
+	    (e = account_create(r, f[SIGNUP_NAME].s, f[SIGNUP_EMAIL].s, "user",
+	    hash, &u)) != QERR_OK ||
+	    (e = session_create(r, u.id, token, expires)) != QERR_OK ||
+	    (e = db_commit(r)) != QERR_OK)
+		return account_abort(r, e, hash, sizeof(hash));
 	sodium_memzero(hash, sizeof(hash));
 	return session_answer(r, 201, &u, token, expires);
-fail:
-	db_rollback(r);
-	sodium_memzero(hash, sizeof(hash));
-	if (e == QERR_CONFLICT)
-		return resp_error(r, ERR_CONFLICT, "Email already registered");
-	return resp_qerr(r, e);
 }
 
 int
@@ -230,6 +211,7 @@ h_auth_logout(struct req *r)
 	params[0] = r->sess->id;
 	if ((e = db_exec(r, DB_PRIMARY, STMT_SESSION_DELETE, params, &res)) != QERR_OK)
 		return resp_qerr(r, e);
+	r->revoked = 1;
 	resp_ok(r, 200, &w);
 	jw_obj(&w);
 	jw_obj_end(&w);

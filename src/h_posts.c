@@ -37,48 +37,30 @@ int
 h_posts_list(struct req *r)
 {
 	struct qval	 q[POSTQ__MAX];
-	PGresult	*res;
 	const char	*params[6], *author, *drafts;
-	char		 lim[24], off[24];
-	enum stmt	 s;
-	enum qerr	 e;
-	int		 n, after, search;
+	int		 st;
 
-	if ((e = query_parse(r, &query_posts, q)) != QERR_OK)
-		return e == QERR_INVAL ? resp_error(r, ERR_VALIDATION,
-		    "Invalid query parameters") : resp_qerr(r, e);
-	snprintf(lim, sizeof(lim), "%ld", q[POSTQ_LIMIT].n + 1);
-	snprintf(off, sizeof(off), "%ld", q[POSTQ_OFFSET].n);
-	after = q[POSTQ_CURSOR].present;
-	search = q[POSTQ_Q].present && q[POSTQ_Q].len > 0;
+	if ((st = page_query(r, &query_posts, q)) != 0)
+		return st;
 	author = q[POSTQ_AUTHOR].present ? q[POSTQ_AUTHOR].s : NULL;
 	/* Drafts only in one author's list, and only for that author or an admin. */
 	drafts = author != NULL && (auth_is_self(r, author) || auth_is_admin(r)) ?
 	    "true" : "false";
-	n = 0;
-	if (search) {
-		params[n++] = q[POSTQ_Q].s;
-		params[n++] = author;
-		params[n++] = drafts;
-		s = after ? STMT_POSTS_SEARCH_AFTER : STMT_POSTS_SEARCH_OFFSET;
-	} else if (author != NULL) {
-		params[n++] = author;
-		params[n++] = drafts;
-		s = after ? STMT_POSTS_AUTHOR_AFTER : STMT_POSTS_AUTHOR_OFFSET;
-	} else
-		s = after ? STMT_POSTS_PUB_AFTER : STMT_POSTS_PUB_OFFSET;
-	if (after) {
-		params[n++] = q[POSTQ_CURSOR].s;
-		params[n++] = q[POSTQ_CURSOR].id;
-		params[n++] = lim;
-	} else {
-		params[n++] = lim;
-		params[n++] = off;
+	if (q[POSTQ_Q].present && q[POSTQ_Q].len > 0) {
+		params[0] = q[POSTQ_Q].s;
+		params[1] = author;
+		params[2] = drafts;
+		return page_run(r, q, STMT_POSTS_SEARCH_OFFSET,
+		    STMT_POSTS_SEARCH_AFTER, params, 3, POST_COL_CREATED, post_item);
 	}
-	if ((e = db_exec(r, DB_READ, s, params, &res)) != QERR_OK)
-		return resp_qerr(r, e);
-	return page_answer(r, res, &q[POSTQ_LIMIT], &q[POSTQ_OFFSET],
-	    &q[POSTQ_CURSOR], POST_COL_CREATED, post_item);
+	if (author != NULL) {
+		params[0] = author;
+		params[1] = drafts;
+		return page_run(r, q, STMT_POSTS_AUTHOR_OFFSET,
+		    STMT_POSTS_AUTHOR_AFTER, params, 2, POST_COL_CREATED, post_item);
+	}
+	return page_run(r, q, STMT_POSTS_PUB_OFFSET, STMT_POSTS_PUB_AFTER,
+	    params, 0, POST_COL_CREATED, post_item);
 }
 
 /*

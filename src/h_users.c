@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "account.h"
 #include "auth.h"
 #include "db.h"
 #include "h_users.h"
@@ -31,30 +32,13 @@ int
 h_users_list(struct req *r)
 {
 	struct qval	 q[PAGE__MAX];
-	PGresult	*res;
 	const char	*params[3];
-	char		 lim[24], off[24];
-	enum qerr	 e;
+	int		 st;
 
-	if ((e = query_parse(r, &query_page, q)) != QERR_OK)
-		return e == QERR_INVAL ? resp_error(r, ERR_VALIDATION,
-		    "Invalid query parameters") : resp_qerr(r, e);
-	snprintf(lim, sizeof(lim), "%ld", q[PAGE_LIMIT].n + 1);
-	snprintf(off, sizeof(off), "%ld", q[PAGE_OFFSET].n);
-	if (q[PAGE_CURSOR].present) {
-		params[0] = q[PAGE_CURSOR].s;
-		params[1] = q[PAGE_CURSOR].id;
-		params[2] = lim;
-		e = db_exec(r, DB_READ, STMT_USERS_AFTER, params, &res);
-	} else {
-		params[0] = lim;
-		params[1] = off;
-		e = db_exec(r, DB_READ, STMT_USERS_OFFSET, params, &res);
-	}
-	if (e != QERR_OK)
-		return resp_qerr(r, e);
-	return page_answer(r, res, &q[PAGE_LIMIT], &q[PAGE_OFFSET],
-	    &q[PAGE_CURSOR], USER_COL_CREATED, user_item);
+	if ((st = page_query(r, &query_page, q)) != 0)
+		return st;
+	return page_run(r, q, STMT_USERS_OFFSET, STMT_USERS_AFTER, params, 0,
+	    USER_COL_CREATED, user_item);
 }
 
 /*
@@ -106,38 +90,19 @@ int
 h_users_create(struct req *r)
 {
 	const struct fieldval	*f = r->fields;
-	PGresult		*res;
 	struct user		 u;
-	const char		*params[3];
 	char			 hash[crypto_pwhash_STRBYTES];
 	enum qerr		 e;
 
 	if (auth_password_hash(hash, f[USER_PASSWORD].s, f[USER_PASSWORD].len) == -1)
 		return resp_qerr(r, QERR_NOMEM);
-	if ((e = db_begin(r)) != QERR_OK)
-		goto fail;
-	params[0] = f[USER_NAME].s;
-	params[1] = f[USER_EMAIL].s;
-	params[2] = f[USER_ROLE].present ? f[USER_ROLE].s : "user";
-	if ((e = db_exec(r, DB_PRIMARY, STMT_USER_INSERT, params, &res)) != QERR_OK)
-		goto fail;
-	if (PQntuples(res) != 1 || user_from_row(&u, res, 0, 0) == -1) {
-		e = QERR_DB;
-		goto fail;
-	}
-	params[0] = u.id;
-	params[1] = hash;
-	if ((e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_INSERT, params, &res)) != QERR_OK ||
+	if ((e = db_begin(r)) != QERR_OK ||
+	    (e = account_create(r, f[USER_NAME].s, f[USER_EMAIL].s,
+	    f[USER_ROLE].present ? f[USER_ROLE].s : "user", hash, &u)) != QERR_OK ||
 	    (e = db_commit(r)) != QERR_OK)
-		goto fail;
+		return account_abort(r, e, hash, sizeof(hash));
 	sodium_memzero(hash, sizeof(hash));
 	return user_answer(r, 201, &u);
-fail:
-	db_rollback(r);
-	sodium_memzero(hash, sizeof(hash));
-	if (e == QERR_CONFLICT)
-		return resp_error(r, ERR_CONFLICT, "Email already registered");
-	return resp_qerr(r, e);
 }
 
 int
@@ -200,14 +165,12 @@ h_users_patch(struct req *r)
 	}
 	if ((e = db_commit(r)) != QERR_OK)
 		goto fail;
+	/* Sessions carry the user's role and may have ended: no stale vouching. */
+	r->revoked = 1;
 	sodium_memzero(hash, sizeof(hash));
 	return user_answer(r, 200, &u);
 fail:
-	db_rollback(r);
-	sodium_memzero(hash, sizeof(hash));
-	if (e == QERR_CONFLICT)
-		return resp_error(r, ERR_CONFLICT, "Email already registered");
-	return resp_qerr(r, e);
+	return account_abort(r, e, hash, sizeof(hash));
 }
 
 int
@@ -229,6 +192,7 @@ h_users_delete(struct req *r)
 		return resp_qerr(r, e);
 	if (PQntuples(res) != 1)
 		return resp_error(r, ERR_NOT_FOUND, "User not found");
+	r->revoked = 1;
 	if (auth_is_self(r, u.id) && r->sess->via_cookie)
 		auth_set_cookie(r, NULL);
 	resp_ok(r, 200, &w);

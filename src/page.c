@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "arena.h"
+#include "db.h"
 #include "page.h"
 #include "resp.h"
 
@@ -34,4 +35,47 @@ page_answer(struct req *r, const PGresult *res, const struct qval *limit,
 	}
 	resp_list_meta(r, limit->n, cursor->present ? 0 : offset->n, next);
 	return r->status;
+}
+
+int
+page_query(struct req *r, const struct query_spec *spec, struct qval *q)
+{
+	enum qerr	 e;
+
+	if ((e = query_parse(r, spec, q)) == QERR_OK)
+		return 0;
+	if (e == QERR_INVAL)
+		return resp_error(r, ERR_VALIDATION, "Invalid query parameters");
+	return resp_qerr(r, e);
+}
+
+int
+page_run(struct req *r, const struct qval *q, enum stmt offset,
+    enum stmt after, const char **params, int nfilter, int ts_col,
+    page_item item)
+{
+	PGresult	*res;
+	char		*lim, *off;
+	enum qerr	 e;
+	int		 n;
+
+	n = nfilter;
+	/* One row more than shown: it says whether a next page exists. */
+	lim = arena_printf(r->arena, "%ld", q[PAGE_LIMIT].n + 1);
+	off = arena_printf(r->arena, "%ld", q[PAGE_OFFSET].n);
+	if (lim == NULL || off == NULL)
+		return resp_qerr(r, QERR_NOMEM);
+	if (q[PAGE_CURSOR].present) {
+		params[n++] = q[PAGE_CURSOR].s;
+		params[n++] = q[PAGE_CURSOR].id;
+		params[n++] = lim;
+	} else {
+		params[n++] = lim;
+		params[n++] = off;
+	}
+	if ((e = db_exec(r, DB_READ, q[PAGE_CURSOR].present ? after : offset,
+	    params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	return page_answer(r, res, &q[PAGE_LIMIT], &q[PAGE_OFFSET],
+	    &q[PAGE_CURSOR], ts_col, item);
 }

@@ -91,11 +91,14 @@ query_cursor_encode(struct arena *a, const char *ts, const char *id)
 static int
 ts_ok(const char *t, size_t n)
 {
-	char	 tmp[FMT_TS_LEN + 1];
+	char	 tmp[FMT_TS_LEN + 1], z[QUERY_CURSOR_TS_MAX + 1];
 	size_t	 i;
 
-	if (n < 22 || n > QUERY_CURSOR_TS_MAX || t[10] != ' ' ||
-	    fmt_ts(tmp, t) == -1)
+	if (n < 22 || n > QUERY_CURSOR_TS_MAX || t[10] != ' ')
+		return 0;
+	memcpy(z, t, n);
+	z[n] = '\0';
+	if (fmt_ts(tmp, z) == -1)
 		return 0;
 	i = 19;
 	if (t[i] == '.') {

@@ -175,7 +175,8 @@ req_begin(struct req *r, char **envp, req_reader rd, void *ctx)
 	r->sess = NULL;
 	r->min_lsn = 0;
 	r->wrote = 0;
-	r->ryw_session = NULL;
+	r->revoked = 0;
+	r->ryw_key = NULL;
 	r->pool = NULL;
 	buf_reset(&r->data);
 	buf_reset(&r->meta);

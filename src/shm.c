@@ -156,6 +156,18 @@ shm_required_lsn(uint64_t key)
 }
 
 void
+shm_raise_floor(uint64_t lsn)
+{
+
+	if (seg == NULL)
+		return;
+	lock();
+	if (lsn > seg->floor)
+		seg->floor = lsn;
+	unlock();
+}
+
+void
 shm_replica_get(int i, uint64_t *lsn, double *lag, double *at)
 {
 	struct replica_state	*r;

@@ -56,7 +56,7 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "WHERE lower(u.email) = lower($1)", 1, STMT_WRITE },
 	/* $1 account id, $2 new hash */
 	[STMT_ACCOUNT_REHASH] = { "account_rehash",
-	    "UPDATE accounts SET password = $2, updated_at = now() WHERE id = $1",
+	    "UPDATE accounts SET password = $2, updated_at = date_trunc('milliseconds', now()) WHERE id = $1",
 	    2, STMT_WRITE },
 	/* $1 user id, $2 token hash, $3 ttl seconds, $4 address, $5 user agent */
 	[STMT_SESSION_INSERT] = { "session_insert",
@@ -75,7 +75,7 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	/* $1 session id, $2 ttl seconds */
 	[STMT_SESSION_TOUCH] = { "session_touch",
 	    "UPDATE sessions SET expires_at = now() + $2 * interval '1 second', "
-	    "updated_at = now() WHERE id = $1 RETURNING expires_at",
+	    "updated_at = date_trunc('milliseconds', now()) WHERE id = $1 RETURNING expires_at",
 	    2, STMT_WRITE },
 	[STMT_SESSION_DELETE] = { "session_delete",
 	    "DELETE FROM sessions WHERE id = $1", 1, STMT_WRITE },
@@ -119,7 +119,7 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "UPDATE users AS u SET name = COALESCE($2, u.name), "
 	    "email = COALESCE(lower($3), u.email), "
 	    "image = CASE WHEN $4::bool THEN $5 ELSE u.image END, "
-	    "role = COALESCE($6, u.role), updated_at = now() "
+	    "role = COALESCE($6, u.role), updated_at = date_trunc('milliseconds', now()) "
 	    "WHERE u.id = $1 RETURNING " USER_COLS, 6, STMT_WRITE },
 	[STMT_USER_DELETE] = { "user_delete",
 	    "DELETE FROM users WHERE id = $1 RETURNING id", 1, STMT_WRITE },
@@ -127,7 +127,7 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "INSERT INTO accounts (user_id, account_id, provider_id, password) "
 	    "VALUES ($1::uuid, $1::uuid::text, 'credential', $2) ON CONFLICT "
 	    "(provider_id, account_id) DO UPDATE SET password = EXCLUDED.password, "
-	    "updated_at = now()", 2, STMT_WRITE },
+	    "updated_at = date_trunc('milliseconds', now())", 2, STMT_WRITE },
 	[STMT_SESSIONS_END_USER] = { "sessions_end_user",
 	    "DELETE FROM sessions WHERE user_id = $1", 1, STMT_WRITE },
 	/* $1 user id, $2 the session to keep */
@@ -145,7 +145,7 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	[STMT_POST_UPDATE] = { "post_update",
 	    "WITH p AS (UPDATE posts SET title = COALESCE($2, title), "
 	    "content = COALESCE($3, content), published = COALESCE($4, published), "
-	    "updated_at = now() WHERE id = $1 RETURNING *) SELECT " POST_COLS
+	    "updated_at = date_trunc('milliseconds', now()) WHERE id = $1 RETURNING *) SELECT " POST_COLS
 	    " FROM p JOIN users u ON u.id = p.author_id", 4, STMT_WRITE },
 	[STMT_POST_DELETE] = { "post_delete",
 	    "DELETE FROM posts WHERE id = $1 RETURNING id", 1, STMT_WRITE },
@@ -192,11 +192,11 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	[STMT_ADMIN_USER_INSERT] = { "admin_user_insert",
 	    "INSERT INTO users AS u (name, email, role) VALUES ($1, lower($2), 'admin') "
 	    "ON CONFLICT ((lower(email))) DO UPDATE SET role = 'admin', "
-	    "updated_at = now() RETURNING u.id", 2, STMT_ADMIN },
+	    "updated_at = date_trunc('milliseconds', now()) RETURNING u.id", 2, STMT_ADMIN },
 	/* $1 user id, $2 hash */
 	[STMT_ADMIN_ACCOUNT_UPSERT] = { "admin_account_upsert",
 	    "INSERT INTO accounts (user_id, account_id, provider_id, password) "
 	    "VALUES ($1::uuid, $1::uuid::text, 'credential', $2) ON CONFLICT "
 	    "(provider_id, account_id) DO UPDATE SET password = EXCLUDED.password, "
-	    "updated_at = now()", 2, STMT_ADMIN },
+	    "updated_at = date_trunc('milliseconds', now())", 2, STMT_ADMIN },
 };

@@ -18,13 +18,10 @@ static const struct field signup_fields[SIGNUP__MAX] = {
 };
 const struct body_spec body_signup = { signup_fields, SIGNUP__MAX };
 
-/*
- * Login takes any non-empty password up to the maximum: a password that
- * breaks today's signup rules may still be an account's real one.
- */
+/* The contract's password rule holds for login too. */
 static const struct field login_fields[LOGIN__MAX] = {
 	[LOGIN_EMAIL] = { "email", FT_EMAIL, 1, 254, F_REQUIRED | F_TRIM },
-	[LOGIN_PASSWORD] = { "password", FT_PASSWORD, 1, 128, F_REQUIRED },
+	[LOGIN_PASSWORD] = { "password", FT_PASSWORD, 8, 128, F_REQUIRED },
 };
 const struct body_spec body_login = { login_fields, LOGIN__MAX };
 

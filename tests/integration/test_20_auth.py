@@ -153,6 +153,7 @@ def test_login_validation():
     cases = [({}, "email"), ({"email": "a@b.co"}, "password"), ({"password": "x"}, "email"),
              ({"email": "a@b.co", "password": 1}, "password"),
              ({"email": "a@b.co", "password": "x" * 129}, "password"),
+             ({"email": "a@b.co", "password": "short7!"}, "password"),
              ({"email": "a@b.co", "password": "x", "remember": True}, "remember")]
     for body, field in cases:
         j = check_envelope_error(post("/auth/login", json_body=body, headers=hdr()), 400, "VALIDATION_ERROR")

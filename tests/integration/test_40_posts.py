@@ -201,7 +201,8 @@ def test_list_published_newest_first_with_author():
     # The general list (anonymous, and for the author): published only, newest
     # first; walk it back past p1 and never meet the draft.
     for tok in (None, ta):
-        seen = walk_general(tok, p1["id"])
+        # replica lag: until read-your-writes lands
+        seen = eventually(lambda: walk_general(tok, p1["id"]))
         assert p2["id"] in seen and seen.index(p2["id"]) < seen.index(p1["id"])
         assert d1["id"] not in seen, "a draft in the general list"
 
@@ -217,12 +218,17 @@ def test_list_drafts_only_for_author_and_admin():
     eventually(lambda: ids_of(q, ta) == [d1["id"], p1["id"]])
     got = check_list(get(q, headers=bearer(ta)))["data"]
     assert got[0]["published"] is False and got[0] == d1
-    assert ids_of(q, tadm) == [d1["id"], p1["id"]], "admins see any author's drafts"
-    assert ids_of(q) == [p1["id"]], "anonymous sees no drafts"
-    assert ids_of(q, tb) == [p1["id"]], "another user sees no drafts"
+    # replica lag: until read-your-writes lands
+    eventually(lambda: ids_of(q, tadm) == [d1["id"], p1["id"]])  # admins see any author's drafts
+    # replica lag: until read-your-writes lands
+    eventually(lambda: ids_of(q) == [p1["id"]])  # anonymous sees no drafts
+    # replica lag: until read-your-writes lands
+    eventually(lambda: ids_of(q, tb) == [p1["id"]])  # another user sees no drafts
     # Not even the author sees drafts without the authorId filter.
     for tok in (ta, tadm):
-        assert d1["id"] not in walk_general(tok, p1["id"])
+        # replica lag: until read-your-writes lands
+        seen = eventually(lambda: walk_general(tok, p1["id"]))
+        assert d1["id"] not in seen
     # b's own list does not show a's draft either.
     assert ids_of("/posts?authorId=" + b["id"], tb) == []
 
@@ -238,10 +244,12 @@ def test_get_post_visibility():
     # replica lag: until read-your-writes lands
     assert eventually(lambda: get_post(pub["id"])) == pub
     for tok in (tb, tadm, ta):
-        assert get_post(pub["id"], tok) == pub
+        # replica lag: until read-your-writes lands
+        assert eventually(lambda: get_post(pub["id"], tok)) == pub
     # replica lag: until read-your-writes lands
     assert eventually(lambda: get_post(dr["id"], ta)) == dr
-    assert get_post(dr["id"], tadm) == dr
+    # replica lag: until read-your-writes lands
+    assert eventually(lambda: get_post(dr["id"], tadm)) == dr
     check_envelope_error(get("/posts/" + dr["id"]), 404, "NOT_FOUND")
     check_envelope_error(get("/posts/" + dr["id"], headers=bearer(tb)), 404, "NOT_FOUND")
     # A 404 for a draft is the same as for a missing post.
@@ -252,7 +260,8 @@ def test_get_post_visibility():
         check_envelope_error(get("/posts/" + bad), 404, "NOT_FOUND")
         check_envelope_error(get("/posts/" + bad, headers=bearer(ta)), 404, "NOT_FOUND")
     check_envelope_error(get("/posts/" + str(uuid.uuid4())), 404, "NOT_FOUND")
-    assert get("/v1/posts/%s/" % pub["id"]).json["data"] == pub
+    # replica lag: until read-your-writes lands
+    eventually(lambda: get("/v1/posts/%s/" % pub["id"]).json["data"] == pub)
 
 
 # ----------------------------------------------------------------- POST /posts
@@ -414,7 +423,8 @@ def test_delete_post():
     assert r.json == {"success": True, "data": {"id": pub["id"]}}, r.json
     # replica lag: until read-your-writes lands
     eventually(lambda: get("/posts/" + pub["id"], headers=bearer(ta)).status == 404)
-    check_envelope_error(get("/posts/" + pub["id"]), 404, "NOT_FOUND")
+    # replica lag: until read-your-writes lands
+    eventually(lambda: check_envelope_error(get("/posts/" + pub["id"]), 404, "NOT_FOUND"))
     check_envelope_error(delete("/posts/" + pub["id"], ta), 404, "NOT_FOUND")
     r = delete("/posts/" + dr["id"], ta)
     assert r.status == 200 and r.json["data"] == {"id": dr["id"]}, r
@@ -456,7 +466,8 @@ def test_cursor_walk_250():
     assert pages[-1]["meta"]["nextCursor"] is None
     assert all(p["meta"]["nextCursor"] for p in pages[:-1])
     # Anonymous: the 200 published ones only.
-    got_pub, pages_pub = walk(None)
+    # replica lag: until read-your-writes lands
+    got_pub, pages_pub = eventually(lambda: (lambda w: w[0] == want_pub and w)(walk(None)))
     assert got_pub == want_pub and len(got_pub) == 200, (len(got_pub),)
     assert [len(p["data"]) for p in pages_pub] == [100, 100]
     # Offset and cursor agree.
@@ -553,7 +564,8 @@ def test_search():
     # A draft is found only by its author (with authorId = self) and admins.
     # replica lag: until read-your-writes lands
     eventually(lambda: ids_of("/posts?q=%s&authorId=%s" % (w4, a["id"]), ta) == [dr["id"]])
-    assert ids_of("/posts?q=%s&authorId=%s" % (w4, a["id"]), tadm) == [dr["id"]]
+    # replica lag: until read-your-writes lands
+    eventually(lambda: ids_of("/posts?q=%s&authorId=%s" % (w4, a["id"]), tadm) == [dr["id"]])
     assert ids_of("/posts?q=" + w4) == []
     assert ids_of("/posts?q=" + w4, tb) == []
     assert ids_of("/posts?q=%s&authorId=%s" % (w4, a["id"]), tb) == []

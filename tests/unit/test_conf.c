@@ -120,6 +120,15 @@ test_numbers(void)
 		{ __LINE__, "QUIRE_MAX_BODY", "2048k", -1 },
 		{ __LINE__, "QUIRE_MAX_BODY", "20.48", -1 },
 		{ __LINE__, "QUIRE_MAX_BODY", "99999999999999999999999", -1 },
+		/*
+		 * Empty is unset: conf/quire.env.example promises "an empty
+		 * or absent variable takes the default shown".
+		 */
+		{ __LINE__, "QUIRE_MAX_BODY", "", 1048576 },
+		{ __LINE__, "QUIRE_SESSION_TTL", "", 604800 },
+		{ __LINE__, "QUIRE_AUTH_RATE_LIMIT", "", 10 },
+		{ __LINE__, "QUIRE_COOKIE_SECURE", "", 1 },
+		{ __LINE__, "QUIRE_MAX_REPLICA_LAG", "", 30 },
 		{ __LINE__, "QUIRE_SESSION_TTL", "3600", 3600 },
 		{ __LINE__, "QUIRE_SESSION_TTL", "60", 60 },
 		{ __LINE__, "QUIRE_SESSION_TTL", "59", -1 },
