@@ -11,5 +11,7 @@ extern double	h_ops_started;
 
 int	h_ops_health(struct req *);
 int	h_ops_health_db(struct req *);
+int	h_ops_metrics(struct req *);
+int	h_ops_openapi(struct req *);
 
 #endif

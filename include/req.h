@@ -75,6 +75,7 @@ struct req {
 	struct buf		 hdrs;		/* extra header lines, CRLF-terminated */
 	struct buf		 json_out;	/* the rendered JSON body */
 	const char		*pool;		/* "primary"/"replica" or NULL */
+	const char		*raw_type;	/* success body is r->data as is, of this type */
 };
 
 /* Sets up the recyclable parts once per worker. */

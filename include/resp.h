@@ -47,6 +47,12 @@ void	resp_ok(struct req *, int status, struct jw *);
  */
 void	resp_list_meta(struct req *, long limit, long offset, const char *cursor);
 
+/*
+ * Starts a success answer that is not wrapped in the envelope: the
+ * caller writes the whole body of the given media type into r->data.
+ */
+void	resp_raw(struct req *, const char *content_type);
+
 /* Adds a header line; name and value must be free of CR/LF. */
 void	resp_header(struct req *, const char *name, const char *value);
 

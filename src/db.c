@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "req.h"
 #include "shm.h"
 
@@ -188,6 +189,7 @@ db_connect(struct db *db, struct dbconn *c)
 			    PQerrorMessage(c->conn));
 		conn_drop(c);
 		c->errors++;
+		metrics_db_error(c->is_replica);
 		c->backoff = c->backoff == 0 ? BACKOFF_FIRST :
 		    (c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : c->backoff * 2);
 		c->failed_at = req_now();
@@ -200,6 +202,7 @@ db_connect(struct db *db, struct dbconn *c)
 	c->backoff = 0;
 	c->retry_at = 0;
 	c->reconnects++;
+	metrics_reconnect(c->is_replica);
 	return QERR_OK;
 }
 
@@ -358,6 +361,7 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 				log_msg(LOG_WARN, r->reqid, "slow query %s on %s: "
 				    "%.1f ms", d->name, c->name, ms);
 			r->pool = c->name;
+			metrics_statement(c->is_replica, (d->flags & STMT_WRITE) != 0);
 			if ((d->flags & STMT_WRITE) && !db->in_tx)
 				r->wrote = 1;
 			if (arena_defer(r->arena, clear_result, pr) != QERR_OK)
@@ -370,6 +374,7 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 			state = NULL;
 		e = db_classify(state);
 		c->errors++;
+		metrics_db_error(c->is_replica);
 		if (e == QERR_DB || e == QERR_DB_DOWN)
 			log_msg(e == QERR_DB ? LOG_ERROR : LOG_WARN, r->reqid,
 			    "%s on %s failed: %s %s", d->name, c->name,

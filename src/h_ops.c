@@ -6,6 +6,8 @@
 
 #include "db.h"
 #include "h_ops.h"
+#include "metrics.h"
+#include "openapi.h"
 #include "resp.h"
 
 double	h_ops_started;
@@ -94,5 +96,23 @@ h_ops_health_db(struct req *r)
 		buf_append(&r->data, body.p + 1, body.len - 1);
 	}
 	buf_free(&body);
+	return r->status;
+}
+
+int
+h_ops_metrics(struct req *r)
+{
+
+	resp_raw(r, "text/plain; version=0.0.4; charset=utf-8");
+	metrics_render(&r->data);
+	return r->status;
+}
+
+int
+h_ops_openapi(struct req *r)
+{
+
+	resp_raw(r, "application/json; charset=utf-8");
+	buf_append(&r->data, openapi_json, openapi_json_len);
 	return r->status;
 }

@@ -27,6 +27,7 @@
 #include "db.h"
 #include "h_ops.h"
 #include "log.h"
+#include "metrics.h"
 #include "mem.h"
 #include "req.h"
 #include "resp.h"
@@ -127,6 +128,7 @@ serve(const struct conf *conf)
 		if (buf_err(&out) == QERR_OK)
 			(void)FCGX_PutStr(out.p, (int)out.len, fr.out);
 		ms = (req_now() - r.t_start) * 1000.0;
+		metrics_request(&r, ms / 1000.0);
 		log_request(r.method_name, r.path, r.status, ms, r.reqid, r.pool);
 		req_end(&r);
 		buf_trim(&out, OUT_KEEP);
@@ -223,6 +225,7 @@ supervise(const struct conf *conf, long n)
 			sleep(1);
 		if (stopping)
 			continue;
+		metrics_worker_restart();
 		pids[i] = spawn(conf);
 		born[i] = time(NULL);
 	}

@@ -178,6 +178,7 @@ req_begin(struct req *r, char **envp, req_reader rd, void *ctx)
 	r->revoked = 0;
 	r->ryw_key = NULL;
 	r->pool = NULL;
+	r->raw_type = NULL;
 	buf_reset(&r->data);
 	buf_reset(&r->meta);
 	buf_reset(&r->details);

@@ -130,6 +130,16 @@ resp_ok(struct req *r, int status, struct jw *w)
 }
 
 void
+resp_raw(struct req *r, const char *type)
+{
+
+	r->status = 200;
+	r->err_code = NULL;
+	r->raw_type = type;
+	buf_reset(&r->data);
+}
+
+void
 resp_list_meta(struct req *r, long limit, long offset, const char *cursor)
 {
 	struct jw	 w;
@@ -198,7 +208,8 @@ render(struct req *r, struct buf *out, const char *body, size_t blen)
 {
 
 	buf_printf(out, "Status: %d %s\r\n", r->status, resp_reason(r->status));
-	buf_puts(out, "Content-Type: application/json; charset=utf-8\r\n");
+	buf_printf(out, "Content-Type: %s\r\n", r->raw_type != NULL &&
+	    r->err_code == NULL ? r->raw_type : "application/json; charset=utf-8");
 	buf_printf(out, "Content-Length: %zu\r\n", blen);
 	buf_puts(out, "X-Request-Id: ");
 	buf_puts(out, r->reqid);
@@ -226,7 +237,11 @@ resp_render(struct req *r, struct buf *out)
 		resp_error(r, ERR_INTERNAL, NULL);
 	}
 	buf_reset(&r->json_out);
-	render_body(r, &r->json_out);
+	if (r->raw_type != NULL && r->err_code == NULL)
+		buf_append(&r->json_out, r->data.p != NULL ? r->data.p : "",
+		    r->data.len);
+	else
+		render_body(r, &r->json_out);
 	buf_reset(out);
 	if (buf_err(&r->json_out) == QERR_OK) {
 		render(r, out, r->json_out.p, r->json_out.len);

@@ -18,6 +18,8 @@ const struct route routes[] = {
 	/* method	path			auth		body		handler */
 	{ METHOD_GET,	"/health",		AUTH_NONE,	NULL,		h_ops_health },
 	{ METHOD_GET,	"/health/db",		AUTH_NONE,	NULL,		h_ops_health_db },
+	{ METHOD_GET,	"/metrics",		AUTH_NONE,	NULL,		h_ops_metrics },
+	{ METHOD_GET,	"/openapi.json",	AUTH_NONE,	NULL,		h_ops_openapi },
 	{ METHOD_POST,	"/auth/signup",		AUTH_NONE,	&body_signup,	h_auth_signup },
 	{ METHOD_POST,	"/auth/login",		AUTH_NONE,	&body_login,	h_auth_login },
 	{ METHOD_POST,	"/auth/logout",		AUTH_SESSION,	NULL,		h_auth_logout },

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "shm.h"
 
 #define SLOTS		16384	/* power of two */
@@ -36,6 +37,7 @@ struct segment {
 	struct replica_state	 primary;	/* only up_us is used */
 	struct replica_state	 replicas[SHM_REPLICAS];
 	struct slot		 slots[SLOTS];
+	struct metrics		 metrics;
 };
 
 static struct segment	*seg;
@@ -64,6 +66,7 @@ shm_init(const char *path)
 		return QERR_IO;
 	/* A fresh mapping is zero-filled: an unlocked, empty table. */
 	seg = p;
+	metrics_init(&seg->metrics);
 	return QERR_OK;
 }
 

@@ -1,0 +1,212 @@
+/*
+ * Counters in shared memory and their Prometheus text format.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "metrics.h"
+#include "route.h"
+#include "shm.h"
+
+static struct metrics	*m;
+
+/* Upper bounds of the duration buckets, in seconds. */
+static const double bounds[METRICS_BUCKETS] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+	1, 2.5, 5, 10
+};
+
+static const struct {
+	int		 code;
+	const char	*text;
+} statuses[MS__MAX] = {
+	{ 200, "200" }, { 201, "201" }, { 400, "400" }, { 401, "401" },
+	{ 403, "403" }, { 404, "404" }, { 405, "405" }, { 409, "409" },
+	{ 413, "413" }, { 415, "415" }, { 429, "429" }, { 500, "500" },
+	{ 503, "503" }, { 0, "other" }
+};
+
+static const char *const pools[MP__MAX] = { "primary", "replica" };
+
+void
+metrics_init(struct metrics *p)
+{
+
+	m = p;
+}
+
+/* Index of a route-table entry; the last slot holds unmatched paths. */
+static size_t
+route_index(const struct route *rt)
+{
+
+	if (rt == NULL || (size_t)(rt - routes) >= METRICS_ROUTES - 1)
+		return METRICS_ROUTES - 1;
+	return (size_t)(rt - routes);
+}
+
+void
+metrics_request(const struct req *r, double seconds)
+{
+	size_t	 ri, si, b;
+
+	if (m == NULL)
+		return;
+	ri = route_index(r->route);
+	for (si = 0; si < MS__MAX - 1; si++)
+		if (statuses[si].code == r->status)
+			break;
+	atomic_fetch_add_explicit(&m->requests[ri][r->method][si], 1,
+	    memory_order_relaxed);
+	for (b = 0; b < METRICS_BUCKETS && seconds > bounds[b]; b++)
+		continue;
+	atomic_fetch_add_explicit(&m->buckets[ri][b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->dur_us[ri],
+	    (uint64_t)(seconds * 1e6), memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->count[ri], 1, memory_order_relaxed);
+}
+
+void
+metrics_statement(int replica, int write)
+{
+
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->statements[replica != 0][write != 0],
+		    1, memory_order_relaxed);
+}
+
+void
+metrics_db_error(int replica)
+{
+
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->db_errors[replica != 0], 1,
+		    memory_order_relaxed);
+}
+
+void
+metrics_reconnect(int replica)
+{
+
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->reconnects[replica != 0], 1,
+		    memory_order_relaxed);
+}
+
+void
+metrics_worker_restart(void)
+{
+
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->worker_restarts, 1,
+		    memory_order_relaxed);
+}
+
+static uint64_t
+get(_Atomic uint64_t *p)
+{
+
+	return atomic_load_explicit(p, memory_order_relaxed);
+}
+
+static const char *
+route_label(size_t ri)
+{
+
+	return ri < nroutes && ri < METRICS_ROUTES - 1 ? routes[ri].path :
+	    "unmatched";
+}
+
+/* A route template with its method names one histogram. */
+static const char *
+route_method(size_t ri)
+{
+
+	return ri < nroutes && ri < METRICS_ROUTES - 1 ?
+	    req_method_name(routes[ri].method) : "ANY";
+}
+
+void
+metrics_render(struct buf *b)
+{
+	size_t		 ri, mi, si, k;
+	uint64_t	 v, cum, lsn;
+	double		 lag, at;
+
+	if (m == NULL)
+		return;
+	buf_puts(b, "# HELP quire_http_requests_total HTTP requests answered, "
+	    "by route template, method and status.\n"
+	    "# TYPE quire_http_requests_total counter\n");
+	for (ri = 0; ri < METRICS_ROUTES; ri++)
+		for (mi = 0; mi < METHOD__MAX; mi++)
+			for (si = 0; si < MS__MAX; si++) {
+				if ((v = get(&m->requests[ri][mi][si])) == 0)
+					continue;
+				buf_printf(b, "quire_http_requests_total{route=\"%s\","
+				    "method=\"%s\",status=\"%s\"} %llu\n",
+				    route_label(ri),
+				    req_method_name((enum http_method)mi),
+				    statuses[si].text, (unsigned long long)v);
+			}
+	buf_puts(b, "# HELP quire_http_request_duration_seconds Time from "
+	    "accepting a request to its answer, by route template.\n"
+	    "# TYPE quire_http_request_duration_seconds histogram\n");
+	for (ri = 0; ri < METRICS_ROUTES; ri++) {
+		if (get(&m->count[ri]) == 0)
+			continue;
+		for (k = 0, cum = 0; k <= METRICS_BUCKETS; k++) {
+			cum += get(&m->buckets[ri][k]);
+			if (k < METRICS_BUCKETS)
+				buf_printf(b, "quire_http_request_duration_seconds_bucket"
+				    "{route=\"%s\",method=\"%s\",le=\"%g\"} %llu\n",
+				    route_label(ri), route_method(ri), bounds[k],
+				    (unsigned long long)cum);
+			else
+				buf_printf(b, "quire_http_request_duration_seconds_bucket"
+				    "{route=\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n",
+				    route_label(ri), route_method(ri),
+				    (unsigned long long)cum);
+		}
+		buf_printf(b, "quire_http_request_duration_seconds_sum{route=\"%s\","
+		    "method=\"%s\"} %.6f\n", route_label(ri), route_method(ri),
+		    (double)get(&m->dur_us[ri]) / 1e6);
+		buf_printf(b, "quire_http_request_duration_seconds_count{route=\"%s\","
+		    "method=\"%s\"} %llu\n", route_label(ri), route_method(ri),
+		    (unsigned long long)cum);
+	}
+	buf_puts(b, "# HELP quire_db_statements_total Statements run, by the "
+	    "pool that served them and their kind.\n"
+	    "# TYPE quire_db_statements_total counter\n");
+	for (k = 0; k < MP__MAX; k++) {
+		buf_printf(b, "quire_db_statements_total{pool=\"%s\",kind=\"read\"} "
+		    "%llu\n", pools[k], (unsigned long long)get(&m->statements[k][0]));
+		buf_printf(b, "quire_db_statements_total{pool=\"%s\",kind=\"write\"} "
+		    "%llu\n", pools[k], (unsigned long long)get(&m->statements[k][1]));
+	}
+	buf_puts(b, "# HELP quire_db_errors_total Failed statements and "
+	    "connection attempts, by pool.\n# TYPE quire_db_errors_total counter\n");
+	for (k = 0; k < MP__MAX; k++)
+		buf_printf(b, "quire_db_errors_total{pool=\"%s\"} %llu\n", pools[k],
+		    (unsigned long long)get(&m->db_errors[k]));
+	buf_puts(b, "# HELP quire_db_connects_total Connections opened, by pool "
+	    "(the first per worker, then every reconnect).\n"
+	    "# TYPE quire_db_connects_total counter\n");
+	for (k = 0; k < MP__MAX; k++)
+		buf_printf(b, "quire_db_connects_total{pool=\"%s\"} %llu\n", pools[k],
+		    (unsigned long long)get(&m->reconnects[k]));
+	buf_puts(b, "# HELP quire_replica_lag_seconds Last measured lag of "
+	    "each replica.\n# TYPE quire_replica_lag_seconds gauge\n");
+	for (k = 0; k < SHM_REPLICAS; k++) {
+		shm_replica_get((int)k, &lsn, &lag, &at);
+		if (at == 0)
+			continue;
+		buf_printf(b, "quire_replica_lag_seconds{replica=\"%zu\"} %.3f\n",
+		    k, lag);
+	}
+	buf_puts(b, "# HELP quire_worker_restarts_total Workers that died "
+	    "and were replaced.\n# TYPE quire_worker_restarts_total counter\n");
+	buf_printf(b, "quire_worker_restarts_total %llu\n",
+	    (unsigned long long)get(&m->worker_restarts));
+}
