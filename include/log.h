@@ -19,11 +19,12 @@ void	log_msg_(enum log_level, const char *reqid, const char *func,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /*
- * Writes one request line: method, path, status, duration, request id,
- * pool used ("-" when none).
+ * Writes one request line: method, route template ("-" when none
+ * matched), path, status, duration, request id, pool used ("-" when
+ * none). The path is cut at 256 bytes.
  */
-void	log_request(const char *method, const char *path, int status,
-	    double dur_ms, const char *reqid, const char *pool);
+void	log_request(const char *method, const char *route, const char *path,
+	    int status, double dur_ms, const char *reqid, const char *pool);
 
 /* Appends v to b as a logfmt value, quoted when needed. */
 struct buf;

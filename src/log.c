@@ -118,10 +118,11 @@ log_msg_(enum log_level l, const char *reqid, const char *func,
 }
 
 void
-log_request(const char *method, const char *path, int status, double dur_ms,
-    const char *reqid, const char *pool)
+log_request(const char *method, const char *route, const char *path,
+    int status, double dur_ms, const char *reqid, const char *pool)
 {
 	struct buf	 b;
+	char		 cut[257];
 
 	if (LOG_INFO < min_level)
 		return;
@@ -132,8 +133,11 @@ log_request(const char *method, const char *path, int status, double dur_ms,
 	log_value(&b, reqid);
 	buf_puts(&b, " method=");
 	log_value(&b, method);
+	buf_puts(&b, " route=");
+	log_value(&b, route != NULL ? route : "-");
 	buf_puts(&b, " path=");
-	log_value(&b, path);
+	snprintf(cut, sizeof(cut), "%s", path);
+	log_value(&b, cut);
 	buf_printf(&b, " status=%d duration_ms=%.3f pool=%s", status, dur_ms,
 	    pool != NULL ? pool : "-");
 	flush(&b);

@@ -31,6 +31,7 @@
 #include "mem.h"
 #include "req.h"
 #include "resp.h"
+#include "route.h"
 #include "shm.h"
 
 #define ARENA_FIRST	(16 * 1024)
@@ -129,7 +130,8 @@ serve(const struct conf *conf)
 			(void)FCGX_PutStr(out.p, (int)out.len, fr.out);
 		ms = (req_now() - r.t_start) * 1000.0;
 		metrics_request(&r, ms / 1000.0);
-		log_request(r.method_name, r.path, r.status, ms, r.reqid, r.pool);
+		log_request(r.method_name, r.route != NULL ? r.route->path : NULL,
+		    r.path, r.status, ms, r.reqid, r.pool);
 		req_end(&r);
 		buf_trim(&out, OUT_KEEP);
 		FCGX_Finish_r(&fr);
