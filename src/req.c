@@ -120,7 +120,9 @@ req_route_path(struct arena *a, const char *path_info, const char *uri,
 		p = uri;
 		n = strcspn(p, "?#");
 		sl = script != NULL ? strlen(script) : 0;
-		if (sl > 0 && sl <= n && strncmp(p, script, sl) == 0) {
+		/* The mount point is a whole path prefix: /api, not /apix. */
+		if (sl > 0 && sl <= n && strncmp(p, script, sl) == 0 &&
+		    (sl == n || p[sl] == '/')) {
 			p += sl;
 			n -= sl;
 		}

@@ -562,6 +562,21 @@ test_set_cookie(struct arena *a)
 	}
 }
 
+/*
+ * The dummy hash unknown users are checked against must cost what a real
+ * one does: same algorithm and parameters as AUTH_PWHASH_*.
+ */
+static void
+test_dummy_hash(void)
+{
+
+	ok(strncmp(auth_dummy_hash, "$argon2id$", 10) == 0, "dummy hash is Argon2id");
+	ok(!auth_password_needs_rehash(auth_dummy_hash),
+	    "dummy hash uses the current AUTH_PWHASH_* parameters");
+	ok(auth_password_verify(NULL, "anything at all", 15) == 0,
+	    "verify against the dummy hash says no");
+}
+
 int
 main(void)
 {
@@ -577,6 +592,7 @@ main(void)
 	test_cookie();
 	test_bearer();
 	test_password();
+	test_dummy_hash();
 	if ((a = arena_new(4096, 1 << 20)) == NULL) {
 		ok(0, "arena_new");
 		return tap_done();

@@ -163,7 +163,7 @@ test_local(void)
 	}
 }
 
-/* The real table of the application. */
+/* The real table of the application: the contract's routes. */
 static void
 test_real(void)
 {
@@ -172,60 +172,106 @@ test_real(void)
 		enum http_method m;
 		const char	*path;
 		enum route_match want;
-		const char	*allow;
+		const char	*tpl;		/* the route's template */
+		const char	*id;		/* NULL: none */
 		const struct body_spec *body;
 		enum route_auth	 auth;
+		const char	*allow;		/* on ROUTE_BAD_METHOD */
 	} rows[] = {
-		{ __LINE__, METHOD_GET, "/health", ROUTE_FOUND, NULL, NULL,
-		    AUTH_NONE },
-		{ __LINE__, METHOD_HEAD, "/health", ROUTE_FOUND, NULL, NULL,
-		    AUTH_NONE },
-		{ __LINE__, METHOD_GET, "/health/db", ROUTE_FOUND, NULL, NULL,
-		    AUTH_NONE },
-		{ __LINE__, METHOD_POST, "/auth/signup", ROUTE_FOUND, NULL,
-		    &body_signup, AUTH_NONE },
-		{ __LINE__, METHOD_POST, "/auth/login", ROUTE_FOUND, NULL,
-		    &body_login, AUTH_NONE },
-		{ __LINE__, METHOD_POST, "/auth/logout", ROUTE_FOUND, NULL,
-		    NULL, AUTH_SESSION },
-		{ __LINE__, METHOD_GET, "/auth/me", ROUTE_FOUND, NULL, NULL,
-		    AUTH_SESSION },
-		{ __LINE__, METHOD_HEAD, "/auth/me", ROUTE_FOUND, NULL, NULL,
-		    AUTH_SESSION },
-		{ __LINE__, METHOD_POST, "/health", ROUTE_BAD_METHOD,
-		    "GET, HEAD", NULL, AUTH_NONE },
-		{ __LINE__, METHOD_DELETE, "/health/db", ROUTE_BAD_METHOD,
-		    "GET, HEAD", NULL, AUTH_NONE },
-		{ __LINE__, METHOD_GET, "/auth/login", ROUTE_BAD_METHOD,
-		    "POST", NULL, AUTH_NONE },
-		{ __LINE__, METHOD_HEAD, "/auth/signup", ROUTE_BAD_METHOD,
-		    "POST", NULL, AUTH_NONE },
-		{ __LINE__, METHOD_GET, "/auth/logout", ROUTE_BAD_METHOD,
-		    "POST", NULL, AUTH_NONE },
-		{ __LINE__, METHOD_POST, "/auth/me", ROUTE_BAD_METHOD,
-		    "GET, HEAD", NULL, AUTH_NONE },
-		{ __LINE__, METHOD_PUT, "/auth/me", ROUTE_BAD_METHOD,
-		    "GET, HEAD", NULL, AUTH_NONE },
+		{ __LINE__, METHOD_GET, "/health", ROUTE_FOUND, "/health", NULL,
+		    NULL, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_HEAD, "/health", ROUTE_FOUND, "/health",
+		    NULL, NULL, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_GET, "/health/db", ROUTE_FOUND, "/health/db",
+		    NULL, NULL, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_GET, "/metrics", ROUTE_FOUND, "/metrics",
+		    NULL, NULL, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_GET, "/openapi.json", ROUTE_FOUND,
+		    "/openapi.json", NULL, NULL, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_POST, "/auth/signup", ROUTE_FOUND,
+		    "/auth/signup", NULL, &body_signup, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_POST, "/auth/login", ROUTE_FOUND,
+		    "/auth/login", NULL, &body_login, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_POST, "/auth/logout", ROUTE_FOUND,
+		    "/auth/logout", NULL, NULL, AUTH_SESSION, NULL },
+		{ __LINE__, METHOD_GET, "/auth/me", ROUTE_FOUND, "/auth/me",
+		    NULL, NULL, AUTH_SESSION, NULL },
+		{ __LINE__, METHOD_HEAD, "/auth/me", ROUTE_FOUND, "/auth/me",
+		    NULL, NULL, AUTH_SESSION, NULL },
+		{ __LINE__, METHOD_GET, "/users", ROUTE_FOUND, "/users", NULL,
+		    NULL, AUTH_SESSION, NULL },
+		{ __LINE__, METHOD_POST, "/users", ROUTE_FOUND, "/users", NULL,
+		    &body_user_create, AUTH_ADMIN, NULL },
+		{ __LINE__, METHOD_GET, "/users/u-1", ROUTE_FOUND, "/users/:id",
+		    "u-1", NULL, AUTH_SESSION, NULL },
+		{ __LINE__, METHOD_PATCH, "/users/u-1", ROUTE_FOUND,
+		    "/users/:id", "u-1", &body_user_patch, AUTH_SESSION, NULL },
+		{ __LINE__, METHOD_DELETE, "/users/u-1", ROUTE_FOUND,
+		    "/users/:id", "u-1", NULL, AUTH_SESSION, NULL },
+		{ __LINE__, METHOD_GET, "/posts", ROUTE_FOUND, "/posts", NULL,
+		    NULL, AUTH_OPTIONAL, NULL },
+		{ __LINE__, METHOD_POST, "/posts", ROUTE_FOUND, "/posts", NULL,
+		    &body_post_create, AUTH_SESSION, NULL },
+		{ __LINE__, METHOD_GET, "/posts/not-a-uuid", ROUTE_FOUND,
+		    "/posts/:id", "not-a-uuid", NULL, AUTH_OPTIONAL, NULL },
+		{ __LINE__, METHOD_HEAD, "/posts/p", ROUTE_FOUND, "/posts/:id",
+		    "p", NULL, AUTH_OPTIONAL, NULL },
+		{ __LINE__, METHOD_PATCH, "/posts/p", ROUTE_FOUND, "/posts/:id",
+		    "p", &body_post_patch, AUTH_SESSION, NULL },
+		{ __LINE__, METHOD_DELETE, "/posts/p", ROUTE_FOUND,
+		    "/posts/:id", "p", NULL, AUTH_SESSION, NULL },
+		{ __LINE__, METHOD_POST, "/health", ROUTE_BAD_METHOD, NULL,
+		    NULL, NULL, AUTH_NONE, "GET, HEAD" },
+		{ __LINE__, METHOD_DELETE, "/health/db", ROUTE_BAD_METHOD, NULL,
+		    NULL, NULL, AUTH_NONE, "GET, HEAD" },
+		{ __LINE__, METHOD_POST, "/metrics", ROUTE_BAD_METHOD, NULL,
+		    NULL, NULL, AUTH_NONE, "GET, HEAD" },
+		{ __LINE__, METHOD_GET, "/auth/login", ROUTE_BAD_METHOD, NULL,
+		    NULL, NULL, AUTH_NONE, "POST" },
+		{ __LINE__, METHOD_HEAD, "/auth/signup", ROUTE_BAD_METHOD, NULL,
+		    NULL, NULL, AUTH_NONE, "POST" },
+		{ __LINE__, METHOD_GET, "/auth/logout", ROUTE_BAD_METHOD, NULL,
+		    NULL, NULL, AUTH_NONE, "POST" },
+		{ __LINE__, METHOD_POST, "/auth/me", ROUTE_BAD_METHOD, NULL,
+		    NULL, NULL, AUTH_NONE, "GET, HEAD" },
+		{ __LINE__, METHOD_PUT, "/users", ROUTE_BAD_METHOD, NULL, NULL,
+		    NULL, AUTH_NONE, "GET, HEAD, POST" },
+		{ __LINE__, METHOD_DELETE, "/posts", ROUTE_BAD_METHOD, NULL,
+		    NULL, NULL, AUTH_NONE, "GET, HEAD, POST" },
+		{ __LINE__, METHOD_POST, "/users/u-1", ROUTE_BAD_METHOD, NULL,
+		    NULL, NULL, AUTH_NONE, "GET, HEAD, PATCH, DELETE" },
+		{ __LINE__, METHOD_PUT, "/posts/p", ROUTE_BAD_METHOD, NULL,
+		    NULL, NULL, AUTH_NONE, "GET, HEAD, PATCH, DELETE" },
+		{ __LINE__, METHOD_OTHER, "/posts/p", ROUTE_BAD_METHOD, NULL,
+		    NULL, NULL, AUTH_NONE, "GET, HEAD, PATCH, DELETE" },
 		{ __LINE__, METHOD_GET, "/nope", ROUTE_NOT_FOUND, NULL, NULL,
-		    AUTH_NONE },
-		{ __LINE__, METHOD_GET, "/healthz", ROUTE_NOT_FOUND, NULL,
-		    NULL, AUTH_NONE },
-		{ __LINE__, METHOD_GET, "/health/", ROUTE_NOT_FOUND, NULL,
-		    NULL, AUTH_NONE },
+		    NULL, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_GET, "/healthz", ROUTE_NOT_FOUND, NULL, NULL,
+		    NULL, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_GET, "/health/", ROUTE_NOT_FOUND, NULL, NULL,
+		    NULL, AUTH_NONE, NULL },
 		{ __LINE__, METHOD_GET, "/health/db/x", ROUTE_NOT_FOUND, NULL,
-		    NULL, AUTH_NONE },
-		{ __LINE__, METHOD_GET, "/HEALTH", ROUTE_NOT_FOUND, NULL,
-		    NULL, AUTH_NONE },
+		    NULL, NULL, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_GET, "/HEALTH", ROUTE_NOT_FOUND, NULL, NULL,
+		    NULL, AUTH_NONE, NULL },
 		{ __LINE__, METHOD_GET, "/auth", ROUTE_NOT_FOUND, NULL, NULL,
-		    AUTH_NONE },
-		{ __LINE__, METHOD_POST, "/auth/", ROUTE_NOT_FOUND, NULL,
-		    NULL, AUTH_NONE },
+		    NULL, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_POST, "/auth/", ROUTE_NOT_FOUND, NULL, NULL,
+		    NULL, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_GET, "/posts/a/b", ROUTE_NOT_FOUND, NULL,
+		    NULL, NULL, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_DELETE, "/users/u-1/x", ROUTE_NOT_FOUND,
+		    NULL, NULL, NULL, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_GET, "/posts/", ROUTE_NOT_FOUND, NULL, NULL,
+		    NULL, AUTH_NONE, NULL },
+		{ __LINE__, METHOD_GET, "/users//x", ROUTE_NOT_FOUND, NULL,
+		    NULL, NULL, AUTH_NONE, NULL },
 		{ __LINE__, METHOD_GET, "/v1/health", ROUTE_NOT_FOUND, NULL,
-		    NULL, AUTH_NONE },	/* req_route_path strips /v1 first */
-		{ __LINE__, METHOD_GET, "/", ROUTE_NOT_FOUND, NULL, NULL,
-		    AUTH_NONE },
-		{ __LINE__, METHOD_GET, "", ROUTE_NOT_FOUND, NULL, NULL,
-		    AUTH_NONE },
+		    NULL, NULL, AUTH_NONE, NULL },	/* req_route_path strips /v1 */
+		{ __LINE__, METHOD_GET, "/", ROUTE_NOT_FOUND, NULL, NULL, NULL,
+		    AUTH_NONE, NULL },
+		{ __LINE__, METHOD_GET, "", ROUTE_NOT_FOUND, NULL, NULL, NULL,
+		    AUTH_NONE, NULL },
 	};
 	const struct route	*rt;
 	const char		*id;
@@ -245,20 +291,26 @@ test_real(void)
 		    "%s %s: match %d want %d", req_method_name(rows[i].m),
 		    rows[i].path, (int)got, (int)rows[i].want);
 		if (got == ROUTE_FOUND && rows[i].want == ROUTE_FOUND) {
-			tap_ok(rt != NULL && strcmp(rt->path, rows[i].path) == 0,
-			    rows[i].line, "route path \"%s\"",
-			    rt != NULL ? rt->path : "(null)");
+			tap_ok(rt != NULL && strcmp(rt->path, rows[i].tpl) == 0,
+			    rows[i].line, "route \"%s\" want \"%s\"",
+			    rt != NULL ? rt->path : "(null)", rows[i].tpl);
 			tap_ok(rt != NULL && rt->method == (rows[i].m ==
 			    METHOD_HEAD ? METHOD_GET : rows[i].m),
 			    rows[i].line, "route method");
 			tap_ok(rt != NULL && rt->body == rows[i].body,
 			    rows[i].line, "body spec");
 			tap_ok(rt != NULL && rt->auth == rows[i].auth,
-			    rows[i].line, "auth %d", rt != NULL ?
-			    (int)rt->auth : -1);
+			    rows[i].line, "auth %d want %d", rt != NULL ?
+			    (int)rt->auth : -1, (int)rows[i].auth);
 			tap_ok(rt != NULL && rt->handler != NULL, rows[i].line,
 			    "has a handler");
-			tap_ok(id == NULL, rows[i].line, "no id");
+			if (rows[i].id == NULL)
+				tap_ok(id == NULL, rows[i].line, "no id");
+			else
+				tap_ok(id != NULL &&
+				    idlen == strlen(rows[i].id) &&
+				    memcmp(id, rows[i].id, idlen) == 0,
+				    rows[i].line, "id \"%s\"", rows[i].id);
 		}
 		if (got == ROUTE_BAD_METHOD && rows[i].want == ROUTE_BAD_METHOD)
 			tap_ok(strcmp(allow, rows[i].allow) == 0, rows[i].line,
