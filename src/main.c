@@ -153,7 +153,8 @@ spawn(const struct conf *conf)
 
 	if ((pid = fork()) == 0) {
 		stopping = 0;
-		_exit(serve(conf));
+		/* exit(), not _exit(): LeakSanitizer checks at exit in test builds. */
+		exit(serve(conf));
 	}
 	if (pid == -1)
 		log_msg(LOG_ERROR, NULL, "fork: %s", strerror(errno));
