@@ -166,7 +166,7 @@ def test_list_requires_session():
 def test_list_shape_and_private_fields():
     ta, a, _ = signup("Alpha")
     tb, b, _ = signup("Beta")
-    # replica lag: until read-your-writes lands
+    # another client's write: the replica may lag (contract: Consistency)
     found, rows = eventually(lambda: walk_users(ta, {a["id"], b["id"]}))
     for u in rows:
         if u["id"] == a["id"]:
@@ -185,7 +185,7 @@ def test_list_shape_and_private_fields():
     assert len(set(ids)) == len(ids), "a row appears twice"
     # An admin sees every row's email and emailVerified.
     tadm, _ = admin()
-    # replica lag: until read-your-writes lands
+    # another client's write: the replica may lag (contract: Consistency)
     found, rows = eventually(lambda: walk_users(tadm, {a["id"], b["id"]}))
     for u in rows:
         assert set(u) == USER_KEYS, u
@@ -246,20 +246,19 @@ def test_list_bad_params():
 def test_get_user_views():
     ta, a, _ = signup("Viewer")
     tb, b, _ = signup("Viewed")
-    # replica lag: until read-your-writes lands
+    # another client's write: the replica may lag (contract: Consistency)
     other = eventually(lambda: get_user(b["id"], ta))
     assert set(other) == PUBLIC_KEYS, other
     assert other["id"] == b["id"] and other["name"] == "Viewed" and other["role"] == "user"
     assert other["image"] is None and other["createdAt"] == b["createdAt"]
-    # replica lag: until read-your-writes lands
-    me = eventually(lambda: get_user(a["id"], ta))
+    me = get_user(a["id"], ta)
     assert me == a, (me, a)
     tadm, _ = admin()
-    # replica lag: until read-your-writes lands
+    # another client's write: the replica may lag (contract: Consistency)
     seen = eventually(lambda: get_user(b["id"], tadm))
     assert set(seen) == USER_KEYS and seen["email"] == b["email"] and seen["emailVerified"] is False
     # Also under /v1 and with a trailing slash.
-    # replica lag: until read-your-writes lands
+    # another client's write: the replica may lag (contract: Consistency)
     eventually(lambda: get("/v1/users/%s/" % b["id"], headers=bearer(ta)).json["data"] == other)
 
 
@@ -378,8 +377,8 @@ def test_patch_self_fields():
     assert r.status == 200 and r.json["data"]["image"] is None, r
     assert r.json["data"]["name"] == "Both", "a PATCH changes only the given fields"
     # The session still works, and GET shows the final state.
-    # replica lag: until read-your-writes lands
-    eventually(lambda: get_user(a["id"], ta) == r.json["data"])
+    me = get_user(a["id"], ta)
+    assert me == r.json["data"], (me, r.json["data"])
     # Login uses the new email now, and not the old one.
     assert login(new_email).status == 200
     check_envelope_error(login(email), 401, "UNAUTHORIZED")
@@ -413,7 +412,7 @@ def test_patch_role_only_by_admin():
     r = patch("/users/" + a["id"], {"role": "admin"}, tadm)
     assert r.status == 200 and r.json["data"]["role"] == "admin", r
     assert set(r.json["data"]) == USER_KEYS
-    # replica lag: until read-your-writes lands
+    # another client's write: the replica may lag (contract: Consistency)
     seen = eventually(lambda: (lambda u: set(u) == USER_KEYS and u)(get_user(adm["id"], ta)))
     assert seen["email"] == adm["email"] and seen["emailVerified"] is False, seen
     r = patch("/users/" + a["id"], {"role": "user"}, tadm)
@@ -508,8 +507,8 @@ def test_patch_user_hostile_name_verbatim():
     r = patch("/users/" + a["id"], {"name": name}, ta)
     assert r.status == 200, r
     assert r.json["data"]["name"] == name
-    # replica lag: until read-your-writes lands
-    eventually(lambda: get_user(a["id"], ta)["name"] == name)
+    got = get_user(a["id"], ta)
+    assert got["name"] == name, (got, name)
 
 
 def test_own_password_change_keeps_current_ends_others():
@@ -523,8 +522,8 @@ def test_own_password_change_keeps_current_ends_others():
     assert "brand-new-pass-1" not in r.body.decode() and "$argon2" not in r.body.decode()
     assert get("/auth/me", headers=bearer(t1)).status == 200, "the current session stays"
     for t in (t0, t2):
-        # replica lag: until read-your-writes lands
-        eventually(lambda: get("/auth/me", headers=bearer(t)).status == 401)
+        r = get("/auth/me", headers=bearer(t))
+        assert r.status == 401, r
         check_envelope_error(get("/users/" + a["id"], headers=bearer(t)), 401, "UNAUTHORIZED")
     n = psql("primary", "SELECT count(*) FROM sessions WHERE user_id = '%s'" % a["id"]).strip()
     assert n == "1", n
@@ -543,8 +542,8 @@ def test_admin_password_change_ends_all_sessions():
     r = patch("/users/" + b["id"], {"password": "set-by-admin-1"}, tadm)
     assert r.status == 200, r
     for t in (t0, t1):
-        # replica lag: until read-your-writes lands
-        eventually(lambda: get("/auth/me", headers=bearer(t)).status == 401)
+        r = get("/auth/me", headers=bearer(t))
+        assert r.status == 401, r
     n = psql("primary", "SELECT count(*) FROM sessions WHERE user_id = '%s'" % b["id"]).strip()
     assert n == "0", n
     assert get("/auth/me", headers=bearer(tadm)).status == 200, "the admin's own session stays"
@@ -562,16 +561,16 @@ def test_delete_self():
     p = post("/posts", json_body={"title": "mine", "content": "soon gone", "published": True}, headers=bearer(t0))
     assert p.status == 201, p
     pid = p.json["data"]["id"]
-    # replica lag: until read-your-writes lands
+    # another client's write: the replica may lag (contract: Consistency)
     eventually(lambda: get("/posts/" + pid).status == 200)
     tw, w, _ = signup("Witness")
     r = delete("/users/" + a["id"], t0)
     assert r.status == 200, r
     assert r.json == {"success": True, "data": {"id": a["id"]}}, r.json
     for t in (t0, t1):
-        # replica lag: until read-your-writes lands
-        eventually(lambda: get("/auth/me", headers=bearer(t)).status == 401)
-    # replica lag: until read-your-writes lands
+        r = get("/auth/me", headers=bearer(t))
+        assert r.status == 401, r
+    # another client's write: the replica may lag (contract: Consistency)
     eventually(lambda: get("/posts/" + pid).status == 404)
     check_envelope_error(get("/posts/" + pid, headers=bearer(tw)), 404, "NOT_FOUND")
     check_envelope_error(get("/users/" + a["id"], headers=bearer(tw)), 404, "NOT_FOUND")
@@ -596,7 +595,7 @@ def test_delete_permissions():
     r = delete("/users/" + b["id"], tadm)
     assert r.status == 200 and r.json["data"] == {"id": b["id"]}, r
     check_envelope_error(delete("/users/" + b["id"], tadm), 404, "NOT_FOUND")
-    # replica lag: until read-your-writes lands
+    # another client's write: the replica may lag (contract: Consistency)
     eventually(lambda: get("/users/" + b["id"], headers=bearer(ta)).status == 404)
     assert get("/auth/me", headers=bearer(tadm)).status == 200
     # The deleter (a) is untouched.
@@ -617,20 +616,21 @@ def test_admin_delete_cascades():
          "sessions WHERE user_id = '{0}') || '|' || (SELECT count(*) FROM accounts WHERE user_id = '{0}') "
          "|| '|' || (SELECT count(*) FROM users WHERE id = '{0}')").format(b["id"])
     assert psql("primary", q).strip() == "3|2|1|1"
-    # replica lag: until read-your-writes lands
+    # another client's write: the replica may lag (contract: Consistency)
     eventually(lambda: len(get("/posts?authorId=" + b["id"]).json["data"]) == 2)
     tadm, _ = admin()
     r = delete("/users/" + b["id"], tadm)
     assert r.status == 200 and r.json["data"] == {"id": b["id"]}, r
     assert psql("primary", q).strip() == "0|0|0|0"
     for t in (tb, t1):
-        # replica lag: until read-your-writes lands
-        eventually(lambda: get("/auth/me", headers=bearer(t)).status == 401)
+        r = get("/auth/me", headers=bearer(t))
+        assert r.status == 401, r
+    # The admin who deleted reads its own write.
     for pid in pids:
-        # replica lag: until read-your-writes lands
-        eventually(lambda: get("/posts/" + pid, headers=bearer(tadm)).status == 404)
-    # replica lag: until read-your-writes lands
-    eventually(lambda: get("/posts?authorId=" + b["id"], headers=bearer(tadm)).json["data"] == [])
+        r = get("/posts/" + pid, headers=bearer(tadm))
+        assert r.status == 404, r
+    r = get("/posts?authorId=" + b["id"], headers=bearer(tadm))
+    assert r.status == 200 and r.json["data"] == [], r
     check_envelope_error(get("/users/" + b["id"], headers=bearer(tadm)), 404, "NOT_FOUND")
     check_envelope_error(login(eb), 401, "UNAUTHORIZED")
 
