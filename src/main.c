@@ -5,11 +5,14 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -37,8 +41,15 @@
 #define ARENA_FIRST	(16 * 1024)
 #define ARENA_LIMIT	(64 * 1024 * 1024)	/* per-request memory ceiling */
 #define OUT_KEEP	(64 * 1024)
+/*
+ * A FastCGI peer (the web server) gets this long for each read and write
+ * on a connection: a stalled or silent peer is dropped, not waited for.
+ */
+#define IO_TIMEOUT_S	10
 
 static volatile sig_atomic_t	 stopping;
+static volatile sig_atomic_t	 accepting;
+static sigjmp_buf		 accept_env;
 
 static void
 on_stop(int sig)
@@ -46,8 +57,14 @@ on_stop(int sig)
 
 	(void)sig;
 	stopping = 1;
-	/* Makes a blocked accept() give up instead of restarting. */
-	FCGX_ShutdownPending();
+	/*
+	 * Between unblocking signals and entering accept() a stop would be
+	 * missed until the next connection: jump out instead.
+	 */
+	if (accepting) {
+		accepting = 0;
+		siglongjmp(accept_env, 1);
+	}
 }
 
 static void
@@ -76,6 +93,55 @@ fcgx_read(void *ctx, char *dst, size_t n)
 }
 
 /*
+ * Waits for the next connection on the listening socket, with stop
+ * signals let through only while waiting. Returns the connection with
+ * read and write timeouts set, or -1 when told to stop.
+ */
+static int
+next_conn(int lfd, const sigset_t *stopsigs)
+{
+	struct timeval	 tv = { IO_TIMEOUT_S, 0 };
+	struct timespec	 nap = { 0, 10 * 1000 * 1000 };
+	int		 fd, err;
+
+	if (sigsetjmp(accept_env, 1) != 0)
+		return -1;
+	for (;;) {
+		if (stopping)
+			return -1;
+		accepting = 1;
+		sigprocmask(SIG_UNBLOCK, stopsigs, NULL);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		accepting = 0;
+		err = errno;
+		sigprocmask(SIG_BLOCK, stopsigs, NULL);
+		if (fd >= 0) {
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+			return fd;
+		}
+		switch (err) {
+		case EINTR:
+		case EAGAIN:
+		case ECONNABORTED:
+		case EPROTO:
+			continue;
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			/* Out of descriptors or memory: let some go, then retry. */
+			log_msg(LOG_WARN, NULL, "accept: %s", strerror(err));
+			nanosleep(&nap, NULL);
+			continue;
+		default:
+			log_msg(LOG_ERROR, NULL, "accept: %s", strerror(err));
+			return -1;
+		}
+	}
+}
+
+/*
  * Serves requests until told to stop. Returns the exit status.
  */
 static int
@@ -86,8 +152,9 @@ serve(const struct conf *conf)
 	struct db	 db;
 	struct arena	*arena;
 	struct buf	 out;
-	sigset_t	 block, old;
+	sigset_t	 block;
 	double		 ms;
+	int		 nolisten, fd;
 
 	if (FCGX_Init() != 0) {
 		log_msg(LOG_ERROR, NULL, "FCGX_Init failed");
@@ -99,7 +166,14 @@ serve(const struct conf *conf)
 		    "bin-path");
 		return 2;
 	}
-	if (FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0 ||
+	/*
+	 * We accept connections ourselves (next_conn) so each gets timeouts,
+	 * and hand them to libfcgi. Its own accept is pointed at a socket
+	 * that never listens: when it drops a malformed connection and tries
+	 * to accept another, it fails back to us instead of blocking.
+	 */
+	if ((nolisten = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    FCGX_InitRequest(&fr, nolisten, 0) != 0 ||
 	    (arena = arena_new(ARENA_FIRST, ARENA_LIMIT)) == NULL) {
 		log_msg(LOG_ERROR, NULL, "out of memory at start-up");
 		return 1;
@@ -113,13 +187,25 @@ serve(const struct conf *conf)
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	/* Stop signals wait while a request is read and answered. */
+	sigprocmask(SIG_BLOCK, &block, NULL);
 	log_msg(LOG_DEBUG, NULL, "worker ready");
 
 	while (!stopping) {
-		if (FCGX_Accept_r(&fr) < 0)
-			break;
-		/* A stop signal now waits until this request is answered. */
-		sigprocmask(SIG_BLOCK, &block, &old);
+		/* A connection the web server keeps open serves the next request. */
+		if (fr.ipcFd < 0) {
+			if ((fd = next_conn(FCGI_LISTENSOCK_FILENO, &block)) == -1)
+				break;
+			fr.ipcFd = fd;
+			/* Keeps FCGX_Accept_r's opening clean-up from closing it. */
+			fr.keepConnection = 1;
+		}
+		if (FCGX_Accept_r(&fr) < 0) {
+			/* libfcgi dropped a malformed or stalled connection. */
+			log_msg(LOG_WARN, NULL, "dropped a malformed FastCGI connection");
+			fr.ipcFd = -1;
+			continue;
+		}
 		if (req_begin(&r, fr.envp, fcgx_read, fr.in) != QERR_OK)
 			resp_qerr(&r, QERR_NOMEM);
 		else
@@ -135,13 +221,13 @@ serve(const struct conf *conf)
 		req_end(&r);
 		buf_trim(&out, OUT_KEEP);
 		FCGX_Finish_r(&fr);
-		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
 	db_close(&db);
 	req_teardown(&r);
 	buf_free(&out);
 	arena_free(arena);
 	FCGX_Free(&fr, 1);
+	close(nolisten);
 	log_msg(LOG_DEBUG, NULL, "worker stopped");
 	return 0;
 }

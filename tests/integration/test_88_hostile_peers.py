@@ -1,0 +1,194 @@
+"""Hostile peers on the FastCGI socket itself and through the web server:
+each is answered or dropped within bounded time, no worker dies, and the
+next request is served normally."""
+
+import os
+import socket
+import struct
+import threading
+import time
+
+from lib import RUN_DIR, get, request, stack
+
+SOCK = os.path.join(RUN_DIR, "quire.sock")
+
+
+def _record(rtype, rid, content, version=1, pad=0):
+    return struct.pack(">BBHHBx", version, rtype, rid, len(content), pad) + content + b"\0" * pad
+
+
+def _params(pairs):
+    out = b""
+    for k, v in pairs.items():
+        k, v = k.encode(), v.encode()
+        for n in (len(k), len(v)):
+            out += bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
+        out += k + v
+    return out
+
+
+def _fcgi_get(path, extra=None, timeout=10):
+    """A well-formed FastCGI GET straight to the app's socket; returns the raw stdout."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(SOCK)
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": "", "REQUEST_URI": path,
+           "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1"}
+    env.update(extra or {})
+    s.sendall(_record(1, 1, struct.pack(">HB5x", 1, 0)) + _record(4, 1, _params(env)) + _record(4, 1, b"")
+              + _record(5, 1, b""))
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    out = b""
+    while len(data) >= 8:
+        ver, rtype, rid, clen, plen = struct.unpack(">BBHHBx", data[:8])
+        if rtype == 6:
+            out += data[8:8 + clen]
+        data = data[8 + clen + plen:]
+    return out
+
+
+def _workers():
+    return sorted(int(p) for p in stack("app-workers").split())
+
+
+def _served():
+    r = get("/health")
+    return r.status == 200
+
+
+def test_direct_fastcgi_request_works():
+    out = _fcgi_get("/health")
+    assert out.startswith(b"Status: 200"), out[:200]
+
+
+def test_garbage_and_malformed_records_are_dropped():
+    before = _workers()
+    cases = [
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",                       # not FastCGI at all
+        _record(1, 1, struct.pack(">HB5x", 1, 0), version=9),      # wrong version
+        _record(1, 1, struct.pack(">HB5x", 7, 0)),                 # unknown role
+        _record(77, 1, b"hello"),                                   # unknown record type
+        _record(1, 1, struct.pack(">HB5x", 1, 0)) + _record(4, 1, b"\xff\xff\xff\xff" * 4),  # absurd lengths
+        _record(1, 1, struct.pack(">HB5x", 1, 0)) + struct.pack(">BBHHBx", 1, 4, 1, 65535, 255),  # huge, unsent
+        b"\x01",                                                    # truncated header
+        os.urandom(4096),
+    ]
+    t0 = time.time()
+    for payload in cases:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(15)
+        s.connect(SOCK)
+        try:
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+            while s.recv(65536):
+                pass
+        except OSError:
+            pass
+        s.close()
+        assert _served()
+    assert time.time() - t0 < 60
+    assert _workers() == before, "no worker may die of a malformed peer"
+    assert _fcgi_get("/health").startswith(b"Status: 200")
+
+
+def test_silent_and_stalled_peers_are_dropped_in_bounded_time():
+    before = _workers()
+    socks = []
+    # More silent peers than workers: each worker is tied up for at most
+    # its I/O timeout, then serves again.
+    for i in range(len(before) + 2):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(SOCK)
+        if i % 2:
+            s.sendall(_record(1, 1, struct.pack(">HB5x", 1, 0))[:5])  # a stalled half record
+        socks.append(s)
+    t0 = time.time()
+    for s in socks:
+        s.settimeout(30)
+        try:
+            while s.recv(4096):
+                pass
+        except OSError:
+            pass
+    waited = time.time() - t0
+    for s in socks:
+        s.close()
+    assert waited < 30, waited
+    assert _served()
+    assert _workers() == before
+
+
+def test_thousands_of_headers_and_long_values_through_lighttpd():
+    hdrs = {"X-H%d" % i: "v" * 50 for i in range(1000)}
+    r = request("GET", "/health", headers=hdrs)
+    # The web server may refuse a header block this large; never a 5xx.
+    assert r.status in (200, 400, 413, 431), r
+    r = request("GET", "/health", headers={"X-Long": "x" * 60000})
+    assert r.status in (200, 400, 413, 431), r
+    assert _served()
+
+
+def test_body_announced_and_not_sent():
+    # A 100 MB body announced to the web server and never sent.
+    s = socket.create_connection(("127.0.0.1", _port()), timeout=60)
+    s.sendall(b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 104857600\r\n\r\n{\"email\":")
+    time.sleep(1)
+    assert _served(), "other requests are served meanwhile"
+    s.close()
+    assert _served()
+
+
+def _port():
+    from lib import PORT
+    return PORT
+
+
+def test_slow_client_through_lighttpd():
+    # Sends a small valid request one byte at a time.
+    body = b'{"email":"slow@example.com","password":"password1"}'
+    req = (b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"X-Forwarded-For: 198.51.100.77\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+    s = socket.create_connection(("127.0.0.1", _port()), timeout=30)
+    done = threading.Event()
+
+    def others():
+        while not done.is_set():
+            assert _served()
+
+    t = threading.Thread(target=others)
+    t.start()
+    for i in range(0, len(req), 7):
+        s.sendall(req[i:i + 7])
+        time.sleep(0.01)
+    data = b""
+    while True:
+        c = s.recv(65536)
+        if not c:
+            break
+        data += c
+    done.set()
+    t.join()
+    s.close()
+    assert data.startswith(b"HTTP/1.1 401"), data[:100]
+
+
+def test_deep_nesting_many_keys_long_numbers():
+    hdr = {"Content-Type": "application/json", "X-Forwarded-For": "198.51.100.78"}
+    for body in ("[" * 100000 + "]" * 100000,
+                 "{" + ",".join('"k%d":%d' % (i, i) for i in range(10000)) + "}",
+                 '{"email":' + "9" * 10000 + ',"password":"password1"}',
+                 '{"email":"a@b.co","password":"password1","n":1e999999}'):
+        t0 = time.time()
+        r = request("POST", "/auth/login", body=body, headers=hdr)
+        assert r.status == 400 and r.json["error"] in ("INVALID_JSON", "VALIDATION_ERROR"), r
+        assert time.time() - t0 < 5
+        assert len(r.body) < 20000, len(r.body)
+    assert _served()
