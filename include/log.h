@@ -9,6 +9,8 @@
 
 void	log_init(enum log_level min, const char *program);
 int	log_enabled(enum log_level);
+/* Call in a child after fork(): lines carry the child's pid. */
+void	log_forked(void);
 
 /*
  * Writes "time=… level=… pid=… reqid=… func=… msg=…" (reqid omitted when

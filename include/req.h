@@ -58,6 +58,7 @@ struct req {
 
 	char			*body;		/* arena, NUL-terminated */
 	size_t			 body_len;
+	int			 input_done;	/* no body, or all of it read */
 	json_t			*json;		/* parsed body, freed by the arena */
 	struct fieldval		*fields;	/* validated body fields */
 

@@ -165,7 +165,7 @@ db_connect(struct db *db, struct dbconn *c)
 	char		 timeout[16];
 	double		 now;
 
-	if (c->conn != NULL && !conn_dead(c))
+	if (c->conn != NULL && PQstatus(c->conn) == CONNECTION_OK)
 		return QERR_OK;
 	conn_drop(c);
 	now = req_now();
@@ -347,6 +347,15 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 	for (attempt = 0; ; attempt++) {
 		if ((c = pick(r, t, d)) == NULL)
 			return QERR_DB_DOWN;
+		/*
+		 * A read on a dead connection is retried; anything else would
+		 * fail for good, so look before leaping (one poll()).
+		 */
+		if (!retryable && !db->in_tx && conn_dead(c)) {
+			conn_drop(c);
+			if ((c = pick(r, t, d)) == NULL)
+				return QERR_DB_DOWN;
+		}
 		t0 = req_now();
 		if (d->flags & STMT_PLAIN)
 			pr = PQexec(c->conn, d->sql);

@@ -14,6 +14,7 @@
 
 static enum log_level	 min_level = LOG_INFO;
 static const char	*prog = "quire";
+static long		 pid;		/* getpid() costs a system call per line */
 
 static const char *const names[LOG__MAX] = {
 	"debug", "info", "warn", "error"
@@ -25,6 +26,14 @@ log_init(enum log_level min, const char *program)
 
 	min_level = min;
 	prog = program;
+	pid = (long)getpid();
+}
+
+void
+log_forked(void)
+{
+
+	pid = (long)getpid();
 }
 
 int
@@ -106,7 +115,7 @@ log_msg_(enum log_level l, const char *reqid, const char *func,
 	buf_init(&b, 4096);
 	put_time(&b);
 	buf_printf(&b, " level=%s app=%s pid=%ld", names[l], prog,
-	    (long)getpid());
+	    pid);
 	if (reqid != NULL) {
 		buf_puts(&b, " reqid=");
 		log_value(&b, reqid);
@@ -129,7 +138,7 @@ log_request(const char *method, const char *route, const char *path,
 	buf_init(&b, 8192);
 	put_time(&b);
 	buf_printf(&b, " level=info app=%s pid=%ld reqid=", prog,
-	    (long)getpid());
+	    pid);
 	log_value(&b, reqid);
 	buf_puts(&b, " method=");
 	log_value(&b, method);

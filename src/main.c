@@ -67,15 +67,20 @@ on_stop(int sig)
 	}
 }
 
+/*
+ * Installs the stop handler. The supervisor needs its wait() interrupted
+ * (restart 0); a worker wants every system call of a request in flight
+ * to carry on (restart 1) and leaves accept() through on_stop's jump.
+ */
 static void
-signals(void (*handler)(int))
+signals(void (*handler)(int), int restart)
 {
 	struct sigaction	 sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = handler;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;	/* no SA_RESTART: accept() must see EINTR */
+	sa.sa_flags = restart ? SA_RESTART : 0;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
@@ -93,28 +98,30 @@ fcgx_read(void *ctx, char *dst, size_t n)
 }
 
 /*
- * Waits for the next connection on the listening socket, with stop
- * signals let through only while waiting. Returns the connection with
- * read and write timeouts set, or -1 when told to stop.
+ * Waits for the next connection on the listening socket. Returns it with
+ * read and write timeouts set, or -1 when told to stop. A stop signal
+ * arriving while we wait (or are about to) jumps back here; one arriving
+ * later just sets `stopping', and the request then in hand is finished.
  */
 static int
-next_conn(int lfd, const sigset_t *stopsigs)
+next_conn(int lfd)
 {
 	struct timeval	 tv = { IO_TIMEOUT_S, 0 };
 	struct timespec	 nap = { 0, 10 * 1000 * 1000 };
 	int		 fd, err;
 
-	if (sigsetjmp(accept_env, 1) != 0)
+	/* No mask saved: a jump only happens on the way out. */
+	if (sigsetjmp(accept_env, 0) != 0)
 		return -1;
 	for (;;) {
-		if (stopping)
-			return -1;
 		accepting = 1;
-		sigprocmask(SIG_UNBLOCK, stopsigs, NULL);
+		if (stopping) {
+			accepting = 0;
+			return -1;
+		}
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		accepting = 0;
 		err = errno;
-		sigprocmask(SIG_BLOCK, stopsigs, NULL);
 		if (fd >= 0) {
 			(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 			(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -142,6 +149,22 @@ next_conn(int lfd, const sigset_t *stopsigs)
 }
 
 /*
+ * Reads what is left of the request's input: normally just the empty
+ * record that ends it, already buffered. Returns 1 when the input is at
+ * its end.
+ */
+static int
+drain(FCGX_Request *fr)
+{
+	char	 tmp[512];
+	int	 n;
+
+	while ((n = FCGX_GetStr(tmp, sizeof(tmp), fr->in)) > 0)
+		continue;
+	return n == 0 && FCGX_GetError(fr->in) == 0;
+}
+
+/*
  * Serves requests until told to stop. Returns the exit status.
  */
 static int
@@ -152,7 +175,6 @@ serve(const struct conf *conf)
 	struct db	 db;
 	struct arena	*arena;
 	struct buf	 out;
-	sigset_t	 block;
 	double		 ms;
 	int		 nolisten, fd;
 
@@ -184,17 +206,13 @@ serve(const struct conf *conf)
 		return 1;
 	}
 	buf_init(&out, 128 * 1024 * 1024);
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	/* Stop signals wait while a request is read and answered. */
-	sigprocmask(SIG_BLOCK, &block, NULL);
+	signals(on_stop, 1);
 	log_msg(LOG_DEBUG, NULL, "worker ready");
 
 	while (!stopping) {
 		/* A connection the web server keeps open serves the next request. */
 		if (fr.ipcFd < 0) {
-			if ((fd = next_conn(FCGI_LISTENSOCK_FILENO, &block)) == -1)
+			if ((fd = next_conn(FCGI_LISTENSOCK_FILENO)) == -1)
 				break;
 			fr.ipcFd = fd;
 			/* Keeps FCGX_Accept_r's opening clean-up from closing it. */
@@ -218,6 +236,11 @@ serve(const struct conf *conf)
 		metrics_request(&r, ms / 1000.0);
 		log_request(r.method_name, r.route != NULL ? r.route->path : NULL,
 		    r.path, r.status, ms, r.reqid, r.pool);
+		/*
+		 * With the whole input read, a plain close is safe and spares
+		 * libfcgi's shutdown-and-wait for the web server to hang up.
+		 */
+		fr.detached = r.input_done && drain(&fr);
 		req_end(&r);
 		buf_trim(&out, OUT_KEEP);
 		FCGX_Finish_r(&fr);
@@ -239,6 +262,7 @@ spawn(const struct conf *conf)
 
 	if ((pid = fork()) == 0) {
 		stopping = 0;
+		log_forked();
 		/* exit(), not _exit(): LeakSanitizer checks at exit in test builds. */
 		exit(serve(conf));
 	}
@@ -389,7 +413,7 @@ main(int argc, char *argv[])
 		log_msg(LOG_ERROR, NULL, "cannot map shared state at QUIRE_SHM_PATH");
 		return 1;
 	}
-	signals(on_stop);
+	signals(on_stop, 0);
 	if (conf.workers > 1)
 		rc = supervise(&conf, conf.workers);
 	else

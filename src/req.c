@@ -142,14 +142,31 @@ req_route_path(struct arena *a, const char *path_info, const char *uri,
 	return arena_strndup(a, p, n);
 }
 
+/*
+ * A request id: 32 hex digits, unique rather than secret. A random
+ * prefix drawn once per process, then a counter, so that no request pays
+ * for a getrandom() call.
+ */
 static void
 new_reqid(char *dst)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char	 raw[16];
-	size_t		 i;
+	static const char	 hex[] = "0123456789abcdef";
+	static unsigned char	 raw[16];
+	static int		 drawn;
+	uint64_t		 n;
+	size_t			 i;
 
-	randombytes_buf(raw, sizeof(raw));
+	/* Workers are forked before their first request: each draws its own. */
+	if (!drawn) {
+		randombytes_buf(raw, sizeof(raw));
+		drawn = 1;
+	}
+	n = 0;
+	for (i = 8; i < 16; i++)
+		n = n << 8 | raw[i];
+	n++;
+	for (i = 16; i-- > 8; n >>= 8)
+		raw[i] = (unsigned char)(n & 0xff);
 	for (i = 0; i < sizeof(raw); i++) {
 		dst[2 * i] = hex[raw[i] >> 4];
 		dst[2 * i + 1] = hex[raw[i] & 0xf];
@@ -172,6 +189,8 @@ req_begin(struct req *r, char **envp, req_reader rd, void *ctx)
 	r->id = NULL;
 	r->body = NULL;
 	r->body_len = 0;
+	q = req_param(r, "CONTENT_LENGTH");
+	r->input_done = q == NULL || q[0] == '\0' || strcmp(q, "0") == 0;
 	r->json = NULL;
 	r->fields = NULL;
 	r->sess = NULL;
@@ -272,5 +291,6 @@ req_read_body(struct req *r)
 	}
 	r->body[len] = '\0';
 	r->body_len = len;
+	r->input_done = 1;
 	return QERR_OK;
 }

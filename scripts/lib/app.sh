@@ -20,11 +20,16 @@ app_is_running() {
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
 
-# The worker PIDs: children of the supervising parent.
+# The worker PIDs: children of the supervising parent, or the one
+# process itself when it serves alone.
 app_worker_pids() {
 	local pid
 	pid=$(app_pid) || return 0
-	ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' '
+	if [ "${QUIRE_WORKERS:-4}" -eq 1 ]; then
+		echo "$pid"
+	else
+		ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' '
+	fi
 }
 
 # Writes the environment the app runs with to $QUIRE_RUN_DIR/app.env.
@@ -76,7 +81,9 @@ app_up() {
 	done
 	pid=$(app_pid)
 	for i in $(seq 1 100); do
-		if [ -S "$QUIRE_SOCKET" ] && [ "$(app_worker_pids | wc -l)" -ge "$QUIRE_WORKERS" ]; then
+		# One worker serves in the supervisor's place: no children then.
+		if [ -S "$QUIRE_SOCKET" ] && { [ "$QUIRE_WORKERS" -eq 1 ] ||
+		    [ "$(app_worker_pids | wc -l)" -ge "$QUIRE_WORKERS" ]; }; then
 			return 0
 		fi
 		if ! kill -0 "$pid" 2>/dev/null; then
