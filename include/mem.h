@@ -21,4 +21,11 @@ char	*mem_strdup(const char *);
 void	 mem_fail_at(unsigned long n, int sticky);
 unsigned long mem_count(void);
 
+/*
+ * Allocations that have failed so far (injected or real). A library
+ * that reports out-of-memory like any other error (jansson's parser)
+ * can be told apart by comparing this before and after the call.
+ */
+unsigned long mem_failures(void);
+
 #endif

@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "db.h"
 #include "log.h"
+#include "mem.h"
 #include "resp.h"
 #include "route.h"
 #include "valid.h"
@@ -51,6 +52,7 @@ check_body(struct req *r)
 	json_error_t	 jerr;
 	json_t		*j;
 	enum qerr	 e;
+	unsigned long	 failed;
 
 	switch ((e = req_read_body(r))) {
 	case QERR_OK:
@@ -64,11 +66,14 @@ check_body(struct req *r)
 	}
 	if (!req_is_json(req_param(r, "CONTENT_TYPE")))
 		return resp_error(r, ERR_UNSUPPORTED_MEDIA_TYPE, NULL);
+	failed = mem_failures();
 	j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	/* The body may hold a password: keep no copy past parsing. */
 	sodium_memzero(r->body, r->body_len);
 	if (j == NULL)
-		return resp_error(r, ERR_INVALID_JSON, NULL);
+		/* Running out of memory is ours to answer for, not the body's. */
+		return mem_failures() != failed ? resp_qerr(r, QERR_NOMEM) :
+		    resp_error(r, ERR_INVALID_JSON, NULL);
 	if (arena_defer(r->arena, json_release, j) != QERR_OK)
 		return resp_qerr(r, QERR_NOMEM);
 	if (!json_is_object(j))

@@ -9,6 +9,7 @@
 #include "mem.h"
 
 static unsigned long	 alloc_count;
+static unsigned long	 failures;
 static unsigned long	 fail_at;
 static int		 fail_sticky;
 
@@ -40,13 +41,29 @@ mem_count(void)
 	return alloc_count;
 }
 
+unsigned long
+mem_failures(void)
+{
+
+	return failures;
+}
+
+static void *
+counted(void *p)
+{
+
+	if (p == NULL)
+		failures++;
+	return p;
+}
+
 void *
 mem_malloc(size_t n)
 {
 
 	if (should_fail())
-		return NULL;
-	return malloc(n == 0 ? 1 : n);
+		return counted(NULL);
+	return counted(malloc(n == 0 ? 1 : n));
 }
 
 void *
@@ -54,8 +71,8 @@ mem_calloc(size_t n, size_t sz)
 {
 
 	if (should_fail())
-		return NULL;
-	return calloc(n == 0 ? 1 : n, sz == 0 ? 1 : sz);
+		return counted(NULL);
+	return counted(calloc(n == 0 ? 1 : n, sz == 0 ? 1 : sz));
 }
 
 void *
@@ -63,8 +80,8 @@ mem_realloc(void *p, size_t n)
 {
 
 	if (should_fail())
-		return NULL;
-	return realloc(p, n == 0 ? 1 : n);
+		return counted(NULL);
+	return counted(realloc(p, n == 0 ? 1 : n));
 }
 
 void
