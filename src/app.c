@@ -10,6 +10,7 @@
 #include "app.h"
 #include "arena.h"
 #include "auth.h"
+#include "bounds.h"
 #include "db.h"
 #include "log.h"
 #include "mem.h"
@@ -45,6 +46,43 @@ check_auth(struct req *r)
 	return 0;
 }
 
+/*
+ * 1 when the JSON text nests deeper than BOUND_JSON_DEPTH. A plain scan,
+ * strings skipped, before the parser sees the text.
+ */
+static int
+too_deep(const char *p, size_t n)
+{
+	size_t	 i;
+	int	 depth, in_str;
+
+	depth = in_str = 0;
+	for (i = 0; i < n; i++) {
+		if (in_str) {
+			if (p[i] == '\\')
+				i++;
+			else if (p[i] == '"')
+				in_str = 0;
+			continue;
+		}
+		switch (p[i]) {
+		case '"':
+			in_str = 1;
+			break;
+		case '[':
+		case '{':
+			if (++depth > BOUND_JSON_DEPTH)
+				return 1;
+			break;
+		case ']':
+		case '}':
+			depth--;
+			break;
+		}
+	}
+	return 0;
+}
+
 /* 413, 415, INVALID_JSON, VALIDATION_ERROR, in that order. */
 static int
 check_body(struct req *r)
@@ -66,6 +104,8 @@ check_body(struct req *r)
 	}
 	if (!req_is_json(req_param(r, "CONTENT_TYPE")))
 		return resp_error(r, ERR_UNSUPPORTED_MEDIA_TYPE, NULL);
+	if (too_deep(r->body, r->body_len))
+		return resp_error(r, ERR_INVALID_JSON, "JSON nested too deeply");
 	failed = mem_failures();
 	j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	/* The body may hold a password: keep no copy past parsing. */
@@ -78,6 +118,10 @@ check_body(struct req *r)
 		return resp_qerr(r, QERR_NOMEM);
 	if (!json_is_object(j))
 		return resp_error(r, ERR_INVALID_JSON, NULL);
+	if (json_object_size(j) > BOUND_JSON_KEYS) {
+		resp_detail(r, "(body)", "has too many fields");
+		return resp_error(r, ERR_VALIDATION, NULL);
+	}
 	r->json = j;
 	switch ((e = valid_body(r, r->route->body, j))) {
 	case QERR_OK:

@@ -27,6 +27,7 @@
 
 #include "app.h"
 #include "arena.h"
+#include "bounds.h"
 #include "conf.h"
 #include "db.h"
 #include "h_ops.h"
@@ -38,14 +39,7 @@
 #include "route.h"
 #include "shm.h"
 
-#define ARENA_FIRST	(16 * 1024)
-#define ARENA_LIMIT	(64 * 1024 * 1024)	/* per-request memory ceiling */
 #define OUT_KEEP	(64 * 1024)
-/*
- * A FastCGI peer (the web server) gets this long for each read and write
- * on a connection: a stalled or silent peer is dropped, not waited for.
- */
-#define IO_TIMEOUT_S	10
 
 static volatile sig_atomic_t	 stopping;
 static volatile sig_atomic_t	 accepting;
@@ -106,7 +100,8 @@ fcgx_read(void *ctx, char *dst, size_t n)
 static int
 next_conn(int lfd)
 {
-	struct timeval	 tv = { IO_TIMEOUT_S, 0 };
+	/* A stalled or silent peer is dropped, not waited for. */
+	struct timeval	 tv = { BOUND_IO_TIMEOUT_S, 0 };
 	struct timespec	 nap = { 0, 10 * 1000 * 1000 };
 	int		 fd, err;
 
@@ -196,7 +191,7 @@ serve(const struct conf *conf)
 	 */
 	if ((nolisten = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    FCGX_InitRequest(&fr, nolisten, 0) != 0 ||
-	    (arena = arena_new(ARENA_FIRST, ARENA_LIMIT)) == NULL) {
+	    (arena = arena_new(BOUND_ARENA_KEEP, BOUND_REQUEST_MEMORY)) == NULL) {
 		log_msg(LOG_ERROR, NULL, "out of memory at start-up");
 		return 1;
 	}
@@ -205,7 +200,7 @@ serve(const struct conf *conf)
 		log_msg(LOG_ERROR, NULL, "out of memory at start-up");
 		return 1;
 	}
-	buf_init(&out, 128 * 1024 * 1024);
+	buf_init(&out, BOUND_RESPONSE);
 	signals(on_stop, 1);
 	log_msg(LOG_DEBUG, NULL, "worker ready");
 

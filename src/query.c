@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "arena.h"
+#include "bounds.h"
 #include "fmt.h"
 #include "query.h"
 #include "resp.h"
@@ -197,16 +198,20 @@ query_parse(struct req *r, const struct query_spec *spec, struct qval *out)
 	const char	*m;
 	size_t		 i, klen;
 	long		 nlen, vlen;
-	int		 bad;
+	int		 bad, seen;
 
 	memset(out, 0, sizeof(*out) * spec->nparams);
 	for (i = 0; i < spec->nparams; i++)
 		out[i].n = spec->params[i].def;
 	bad = 0;
+	seen = 0;
 	for (p = r->query; *p != '\0'; p = *amp ? amp + 1 : amp) {
 		amp = p + strcspn(p, "&");
 		if (amp == p)
 			continue;
+		/* Past the bound the rest is ignored, as unknown parameters are. */
+		if (++seen > BOUND_QUERY_PARAMS)
+			break;
 		eq = memchr(p, '=', (size_t)(amp - p));
 		klen = (size_t)((eq != NULL ? eq : amp) - p);
 		if ((name = arena_alloc(r->arena, klen + 1)) == NULL)

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "arena.h"
+#include "bounds.h"
 #include "req.h"
 
 #define BUF_KEEP	(64 * 1024)	/* buffers above this are freed after a request */
@@ -72,11 +73,11 @@ req_setup(struct req *r, const struct conf *c, struct db *db, struct arena *a)
 	r->conf = c;
 	r->db = db;
 	r->arena = a;
-	buf_init(&r->data, 64 * 1024 * 1024);
+	buf_init(&r->data, BOUND_RESPONSE / 2);
 	buf_init(&r->meta, 4096);
 	buf_init(&r->details, 65536);
 	buf_init(&r->hdrs, 16384);
-	buf_init(&r->json_out, 64 * 1024 * 1024);
+	buf_init(&r->json_out, BOUND_RESPONSE / 2);
 	return QERR_OK;
 }
 

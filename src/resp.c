@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "resp.h"
 
 struct err_entry {
@@ -99,7 +100,7 @@ resp_detail(struct req *r, const char *field, const char *msg)
 	size_t		 n;
 
 	/* A hostile body with thousands of bad keys gets a bounded answer. */
-	if (r->details.len > 8192)
+	if (r->details.len > BOUND_DETAILS)
 		return;
 	n = strlen(field);
 	if (n > 128) {
