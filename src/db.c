@@ -161,7 +161,7 @@ conn_dead(struct dbconn *c)
 enum qerr
 db_connect(struct db *db, struct dbconn *c)
 {
-	const char	*kw[8], *val[8];
+	const char	*kw[9], *val[9];
 	char		 timeout[16];
 	double		 now;
 
@@ -179,8 +179,13 @@ db_connect(struct db *db, struct dbconn *c)
 	kw[2] = "keepalives_idle";	val[2] = "10";
 	kw[3] = "keepalives_interval";	val[3] = "3";
 	kw[4] = "keepalives_count";	val[4] = "3";
-	kw[5] = "dbname";		val[5] = c->url;
-	kw[6] = NULL;			val[6] = NULL;
+	/*
+	 * GSSAPI encryption is rarely used and probing for it pulls
+	 * Kerberos into every worker's memory; a URL can turn it back on.
+	 */
+	kw[5] = "gssencmode";		val[5] = "disable";
+	kw[6] = "dbname";		val[6] = c->url;
+	kw[7] = NULL;			val[7] = NULL;
 	c->conn = PQconnectdbParams(kw, val, 1);
 	if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK ||
 	    conn_setup(db, c) == -1) {
