@@ -154,3 +154,31 @@ def test_no_internal_details_in_errors():
         text = r.body.decode()
         for leak in ("SELECT", "INSERT", "/work/", "/src/", ".c:", "$argon2", "postgres"):
             assert leak not in text, (leak, text)
+
+
+def test_openapi_document_served_raw():
+    for path in ("/openapi.json", "/v1/openapi.json"):
+        r = get(path)
+        assert r.status == 200, r
+        assert r.header("Content-Type") == "application/json; charset=utf-8"
+        doc = r.json
+        assert doc["openapi"].startswith("3."), doc.get("openapi")
+        assert "success" not in doc, "the document is not wrapped in the envelope"
+        for p in ("/health", "/health/db", "/metrics", "/openapi.json", "/auth/signup", "/auth/login",
+                  "/auth/logout", "/auth/me", "/users", "/users/{id}", "/posts", "/posts/{id}"):
+            assert p in doc["paths"], p
+
+
+def test_migrate_is_idempotent():
+    import os
+    import subprocess
+    from lib import ENV, ROOT, psql
+    before = psql("primary", "SELECT string_agg(version, ',' ORDER BY version) FROM schema_migrations").strip()
+    assert before.startswith("001-init"), before
+    p = subprocess.run([os.path.join(ROOT, "build", "quirectl"), "migrate", "--schema-dir",
+                        os.path.join(ROOT, "schema")], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, QUIRE_PRIMARY_URL=ENV["QUIRE_PRIMARY_URL"]))
+    assert p.returncode == 0, p.stderr
+    assert "up to date" in p.stdout, p.stdout
+    after = psql("primary", "SELECT string_agg(version, ',' ORDER BY version) FROM schema_migrations").strip()
+    assert after == before
