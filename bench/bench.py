@@ -1,0 +1,984 @@
+#!/usr/bin/env python3
+"""quire benchmark driver; run it through scripts/bench (see bench/README.md).
+
+Brings up the README's stack (primary + streaming replica + quire workers +
+lighttpd) in its own run directory and ports, seeds it through the API,
+measures the machine's limit with pgbench on the replica, runs the wrk
+scenarios, stops everything it started and appends the figures to
+bench/results.md. With --soak N it runs one long load instead and follows
+each worker's RSS.
+"""
+import argparse
+import datetime
+import fcntl
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+sys.path.insert(0, BENCH)
+sys.dont_write_bytecode = True
+import seed as seeder  # noqa: E402
+
+NCPU = os.cpu_count() or 1
+TCK = os.sysconf("SC_CLK_TCK")
+KIB = 1024
+
+# Each scenario: title, wrk script, the files its script takes, the
+# pgbench limit it is compared with.
+SCENARIOS = {
+    "a": ("GET /posts/:id (anonymous, cycling over the seeded ids)", "post_get.lua", ["ids.txt"], "a"),
+    "b": ("GET /posts?limit=20", "posts_list.lua", [], "b"),
+    "c": ("GET /auth/me (Bearer)", "auth_me.lua", ["token-me.txt"], "a"),
+    "d": ("POST /posts (Bearer)", "post_create.lua", ["token-create.txt"], "a"),
+    "e": ("GET /health", "health.lua", [], "a"),
+}
+LIMITS = {
+    "a": ("STMT_POST_GET (scenario a's SQL)", "post_get.sql"),
+    "b": ("STMT_POSTS_PUB_OFFSET limit 21 offset 0 (scenario b's SQL)", "posts_list.sql"),
+}
+# Scenario a's limit runs one pgbench script per seeded id (see
+# bench/pgbench/post_get.sql). Each script is one more statement every
+# connection prepares and plans (5 custom plans first), so many ids make a
+# long ramp: 128 (pgbench's maximum) took ~12 s to reach the steady rate
+# here, 16 about 2 s. The data are cached either way.
+PGBENCH_IDS = 16
+PGBENCH_MIN_WARMUP = 5
+# A limit whose window's first half ran slower than this share of its
+# second half was still warming up: the run is marked noisy.
+RAMP_MIN = 0.85
+
+# A run is noisy when, on average over a measurement (or the idle probe
+# before it), processes that are not ours used more than this many cores
+# (plus the hypervisor's steal), or when the 1-minute load was above
+# NOISY_LOAD before the stack came up.
+NOISY_CORES = 0.25
+NOISY_LOAD = 1.0
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+class Abort(Exception):
+    pass
+
+
+# ------------------------------------------------------------ /proc readers
+
+def proc_table():
+    """{pid: (ppid, own ticks, reaped children's ticks)} of every process."""
+    t = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                s = f.read()
+        except OSError:
+            continue
+        rest = s[s.rindex(")") + 2:].split()
+        # rest[0] is field 3 (state): ppid 4, utime 14, stime 15, cutime 16, cstime 17
+        t[int(d)] = (int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14]))
+    return t
+
+
+def tree(table, roots):
+    """The roots and all their descendants that are alive."""
+    kids = {}
+    for pid, (ppid, _, _) in table.items():
+        kids.setdefault(ppid, []).append(pid)
+    out, todo = set(), [r for r in roots if r in table]
+    while todo:
+        p = todo.pop()
+        if p in out:
+            continue
+        out.add(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def tree_ticks(table, roots):
+    """CPU ticks of a process tree: every live member's own time plus the
+    time of the children it has reaped. A member that exits moves its time
+    into its parent's reaped-children time, so the sum does not jump when
+    a backend or a worker ends during a run."""
+    return sum(table[p][1] + table[p][2] for p in tree(table, roots))
+
+
+def cpu_stat():
+    """Machine-wide ticks from /proc/stat: (process time user+nice+system, steal)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system = v[0], v[1], v[2]
+    steal = v[7] if len(v) > 7 else 0
+    return user + nice + system, steal
+
+
+def rss_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def read_pid(path):
+    try:
+        with open(path) as f:
+            return int(f.readline().strip())
+    except (OSError, ValueError):
+        return None
+
+
+# ------------------------------------------------------------ the stack
+
+class Stack:
+    def __init__(self, a):
+        self.run_dir = a.run_dir
+        self.work = os.path.join(self.run_dir, "bench")
+        self.http_port, self.pg_primary, self.pg_replica = a.http_port, a.pg_primary_port, a.pg_replica_port
+        self.workers = a.workers
+        self.base = "http://127.0.0.1:%d" % self.http_port
+        env = dict(os.environ)
+        env.update({
+            "QUIRE_RUN_DIR": self.run_dir,
+            "QUIRE_HTTP_PORT": str(self.http_port),
+            "QUIRE_PG_PRIMARY_PORT": str(self.pg_primary),
+            "QUIRE_PG_REPLICA_PORT": str(self.pg_replica),
+            "QUIRE_WORKERS": str(self.workers),
+            "QUIRE_WEB": "lighttpd",
+        })
+        for k in ("QUIRE_SOCKET", "QUIRE_PRIMARY_URL_OVERRIDE", "QUIRE_REPLICA_URL_OVERRIDE",
+                  "QUIRE_PG_REPLICA_APPLY_DELAY", "QUIRE_AUTH_RATE_LIMIT"):
+            env.pop(k, None)
+        self.env = env
+        self.started = False
+
+    def cmd(self, *args, extra_env=None, capture=True):
+        env = dict(self.env)
+        if extra_env:
+            env.update(extra_env)
+        r = subprocess.run([os.path.join(ROOT, "scripts", "stack")] + list(args), env=env,
+                           stdout=subprocess.PIPE if capture else sys.stderr, text=True)
+        if r.returncode != 0:
+            raise Abort("scripts/stack %s failed (exit %d)" % (" ".join(args), r.returncode))
+        return (r.stdout or "").strip()
+
+    def psql(self, role, sql):
+        return self.cmd("psql", role, "-At", "-c", sql)
+
+    def port_busy(self, port):
+        import socket
+        s = socket.socket()
+        try:
+            s.settimeout(0.5)
+            return s.connect_ex(("127.0.0.1", port)) == 0
+        finally:
+            s.close()
+
+    def up(self, rate_limit):
+        # A stack left behind by an interrupted run of ours (same run dir) first.
+        self.cmd("down", capture=False)
+        for p in (self.http_port, self.pg_primary, self.pg_replica):
+            if self.port_busy(p):
+                raise Abort("port %d is in use by another process; choose other ports "
+                            "(QUIRE_BENCH_HTTP_PORT, QUIRE_BENCH_PG_PRIMARY_PORT, QUIRE_BENCH_PG_REPLICA_PORT)" % p)
+        # A fresh database every run: the same data, the same plans. And a
+        # fresh app log (one line a request: it grows by ~200 MB a run).
+        self.cmd("pg-reset", capture=False)
+        open(os.path.join(self.run_dir, "app.log"), "w").close()
+        self.started = True
+        self.cmd("up", extra_env={"QUIRE_AUTH_RATE_LIMIT": str(rate_limit)}, capture=False)
+
+    def app_restart(self, rate_limit=None):
+        extra = {} if rate_limit is None else {"QUIRE_AUTH_RATE_LIMIT": str(rate_limit)}
+        self.cmd("app-restart", extra_env=extra, capture=False)
+
+    def down(self):
+        """Stops the stack and deletes its databases (the next run makes new ones)."""
+        if self.started:
+            st = os.path.join(ROOT, "scripts", "stack")
+            subprocess.run([st, "down"], env=self.env, stdout=sys.stderr)
+            subprocess.run([st, "pg-reset"], env=self.env, stdout=sys.stderr)
+            self.started = False
+
+    # Process groups whose CPU and memory are followed.
+    def app_pid(self):
+        return read_pid(os.path.join(self.run_dir, "app.pid"))
+
+    def worker_pids(self):
+        pid = self.app_pid()
+        if pid is None:
+            return []
+        return sorted(p for p, (pp, _, _) in proc_table().items() if pp == pid)
+
+    def web_pid(self):
+        return read_pid(os.path.join(self.run_dir, "lighttpd", "lighttpd.pid"))
+
+    def pg_pids(self):
+        return [p for p in (read_pid(os.path.join(self.run_dir, "pg", r, "postmaster.pid"))
+                            for r in ("primary", "replica")) if p]
+
+    def groups(self):
+        return {"workers": [self.app_pid()], "lighttpd": [self.web_pid()], "postgres": self.pg_pids()}
+
+    def wait_replica(self, timeout=60):
+        lsn = self.psql("primary", "SELECT pg_current_wal_lsn()")
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            if self.psql("replica", "SELECT pg_last_wal_replay_lsn() >= '%s'::pg_lsn" % lsn) == "t":
+                return
+            time.sleep(0.2)
+        raise Abort("the replica did not replay up to %s within %d s" % (lsn, timeout))
+
+
+# ------------------------------------------------------------ measurement
+
+class Meter:
+    """CPU of each group, of the machine, and of our load generators
+    between start() and stop(); RSS of the workers and lighttpd sampled
+    every `every` seconds meanwhile."""
+
+    def __init__(self, stack, every=0.5):
+        self.stack, self.every = stack, every
+
+    def _snap(self):
+        table = proc_table()
+        g = {k: tree_ticks(table, [p for p in v if p]) for k, v in self.stack.groups().items()}
+        busy, steal = cpu_stat()
+        ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        return {"t": time.monotonic(), "groups": g, "busy": busy, "steal": steal,
+                "loadgen": ch.ru_utime + ch.ru_stime, "self": me.ru_utime + me.ru_stime}
+
+    def _sample(self):
+        workers = self.stack.worker_pids()
+        w = {p: rss_kib(p) for p in workers}
+        w = {p: v for p, v in w.items() if v is not None}
+        web = self.stack.web_pid()
+        web_rss = sum(v for v in (rss_kib(p) for p in tree(proc_table(), [web])) if v) if web else 0
+        for p, v in w.items():
+            self.worker_max[p] = max(self.worker_max.get(p, 0), v)
+        self.workers_sum_max = max(self.workers_sum_max, sum(w.values()))
+        self.web_max = max(self.web_max, web_rss)
+        self.samples.append((time.monotonic() - self.t0, w, web_rss))
+
+    def _loop(self):
+        while not self.stop_ev.wait(self.every):
+            self._sample()
+
+    def start(self, sample=True, loadgen_pid=None):
+        """loadgen_pid: a child already running whose CPU counts only from now."""
+        self.loadgen_pre = 0.0
+        if loadgen_pid is not None:
+            st = proc_table().get(loadgen_pid)
+            self.loadgen_pre = st[1] / TCK if st else 0.0
+        self.worker_max, self.workers_sum_max, self.web_max, self.samples = {}, 0, 0, []
+        self.workers_before = set(self.stack.worker_pids())
+        self.t0 = time.monotonic()
+        self.before = self._snap()
+        self.stop_ev = threading.Event()
+        self.thread = None
+        if sample:
+            self._sample()
+            self.thread = threading.Thread(target=self._loop, daemon=True)
+            self.thread.start()
+
+    def stop(self):
+        if self.thread:
+            self.stop_ev.set()
+            self.thread.join()
+            self._sample()
+        after = self._snap()
+        b = self.before
+        secs = after["t"] - b["t"]
+        cpu = {k: (after["groups"][k] - b["groups"][k]) / TCK for k in after["groups"]}
+        cpu["loadgen"] = after["loadgen"] - b["loadgen"] - self.loadgen_pre
+        busy = (after["busy"] - b["busy"]) / TCK
+        steal = (after["steal"] - b["steal"]) / TCK
+        ours = sum(cpu.values()) + (after["self"] - b["self"])
+        other = max(0.0, busy - ours) + steal
+        workers_after = set(self.stack.worker_pids())
+        return {"secs": secs, "cpu": cpu, "other": other, "other_cores": other / secs if secs else 0,
+                "rss": {"workers_sum_max": self.workers_sum_max,
+                        "worker_max": max(self.worker_max.values()) if self.worker_max else 0,
+                        "per_worker": dict(self.worker_max), "lighttpd": self.web_max},
+                "samples": self.samples,
+                "replaced_workers": len(workers_after - self.workers_before)}
+
+
+def idle_probe(stack, secs):
+    """CPU used by processes that are not ours while our stack idles."""
+    m = Meter(stack)
+    m.start(sample=False)
+    time.sleep(secs)
+    return m.stop()["other_cores"]
+
+
+def app_log_offset(stack):
+    try:
+        return os.path.getsize(os.path.join(stack.run_dir, "app.log"))
+    except OSError:
+        return 0
+
+
+def app_log_counts(stack, offset):
+    """Statuses and pools of the requests the app logged since offset."""
+    status, pool = {}, {}
+    try:
+        with open(os.path.join(stack.run_dir, "app.log"), "rb") as f:
+            f.seek(offset)
+            data = f.read().decode("utf-8", "replace")
+    except OSError:
+        return status, pool
+    for line in data.splitlines():
+        m = re.search(r" status=(\d+)", line)
+        if not m:
+            continue
+        status[m.group(1)] = status.get(m.group(1), 0) + 1
+        p = re.search(r" pool=(\S+)", line)
+        k = p.group(1) if p else "-"
+        k = "no database" if k == "-" else k
+        pool[k] = pool.get(k, 0) + 1
+    return status, pool
+
+
+def wrk_cmd(stack, a, sc, secs):
+    _, script, files, _ = SCENARIOS[sc]
+    cmd = ["wrk", "-t%d" % a.threads, "-c%d" % a.connections, "-d%ds" % secs, "--latency",
+           "--timeout", "10s", "-s", os.path.join(BENCH, "wrk", script), stack.base]
+    if files:
+        cmd += ["--"] + [os.path.join(stack.work, f) for f in files]
+    return cmd
+
+
+def run_tool(cmd, env=None, raw=None, timeout=None):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       env=env, timeout=timeout)
+    if raw:
+        with open(raw, "a") as f:
+            f.write("$ %s\n%s\n" % (" ".join(cmd), r.stdout))
+    if r.returncode != 0:
+        raise Abort("%s failed (exit %d):\n%s" % (cmd[0], r.returncode, r.stdout[-2000:]))
+    return r.stdout
+
+
+def wrk_env():
+    env = dict(os.environ)
+    env["QUIRE_BENCH_WRK"] = os.path.join(BENCH, "wrk")
+    return env
+
+
+def parse_wrk(out):
+    m = re.search(r"^BENCH_JSON (\{.*\})$", out, re.M)
+    if not m:
+        raise Abort("no BENCH_JSON line in the wrk output:\n" + out[-2000:])
+    j = json.loads(m.group(1))
+    j["rps"] = j["requests"] / (j["duration_us"] / 1e6) if j["duration_us"] else 0.0
+    j["errors"] = j["connect"] + j["read"] + j["write"] + j["timeout"]
+    return j
+
+
+def run_scenario(stack, a, sc, raw):
+    title = SCENARIOS[sc][0]
+    if a.warmup > 0:
+        log("%s: warm-up %d s" % (sc, a.warmup))
+        run_tool(wrk_cmd(stack, a, sc, a.warmup), env=wrk_env(), raw=raw)
+    time.sleep(1)
+    idle_other = idle_probe(stack, a.probe)
+    load = loadavg()
+    off = app_log_offset(stack)
+    m = Meter(stack)
+    m.start()
+    log("%s: %s, %d s" % (sc, title, a.duration))
+    out = run_tool(wrk_cmd(stack, a, sc, a.duration), env=wrk_env(), raw=raw)
+    meas = m.stop()
+    time.sleep(0.3)
+    status, pool = app_log_counts(stack, off)
+    w = parse_wrk(out)
+    r = {"scenario": sc, "title": title, "wrk": w, "load": load, "idle_other": idle_other,
+         "meas": meas, "status": status, "pool": pool}
+    log("%s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, non-2xx %d, errors %d; other processes %.2f cores"
+        % (sc, w["rps"], w["p50_us"] / 1000, w["p99_us"] / 1000, w["non2xx"], w["errors"],
+           meas["other_cores"]))
+    return r
+
+
+# ------------------------------------------------------------ pgbench limits
+
+def pg_bin(name):
+    for d in (os.environ.get("QUIRE_PG_BINDIR", ""), "/usr/lib/postgresql/15/bin"):
+        if d and os.access(os.path.join(d, name), os.X_OK):
+            return os.path.join(d, name)
+    p = shutil.which(name)
+    if not p:
+        raise Abort("%s not found (it ships in postgresql-15)" % name)
+    return p
+
+
+def build_stmtsql(stack):
+    """Compiles bench/stmtsql.c against src/stmts.c; returns the binary."""
+    build = os.environ.get("QUIRE_BUILD_DIR", os.path.join(ROOT, "build"))
+    out = os.path.join(stack.work, "stmtsql")
+    cc = os.environ.get("CC", "cc")
+    run_tool([cc, "-std=c11", "-O0", "-I", build, "-I", os.path.join(ROOT, "include"),
+              "-o", out, os.path.join(BENCH, "stmtsql.c"), os.path.join(ROOT, "src", "stmts.c")])
+    return out
+
+
+def render_template(stmtsql, template, rename=None):
+    """A pgbench script from bench/pgbench/<template>: every
+    {{stmt_name :v1 :v2 ...}} becomes that statement's SQL from src/stmts.c
+    with $1, $2, ... replaced by the pgbench variables :v1, :v2, ...
+    rename maps a variable name to another (the per-id copies of a)."""
+    with open(os.path.join(BENCH, "pgbench", template)) as f:
+        src = f.read()
+    rename = rename or {}
+
+    def sub(m):
+        name, args = m.group(1), m.group(2).split()
+        out = run_tool([stmtsql, name]).rstrip("\n")
+        nparams, sql = out.split("\t", 1)
+        if int(nparams) != len(args):
+            raise Abort("bench/pgbench/%s: %s takes %s parameters, the template gives %d"
+                        % (template, name, nparams, len(args)))
+        for k in range(len(args), 0, -1):
+            v = args[k - 1].lstrip(":")
+            sql = re.sub(r"\$%d(?!\d)" % k, ":" + rename.get(v, v), sql)
+        return sql + ";"
+
+    return re.sub(r"\{\{(\w+)((?:\s+:\w+)*)\s*\}\}", sub, src)
+
+
+def pgbench_files(stack, stmtsql, lim):
+    """(pgbench arguments naming the scripts and variables, description)."""
+    d = os.path.join(stack.work, "pgbench")
+    os.makedirs(d, exist_ok=True)
+    if lim == "b":
+        p = os.path.join(d, "posts_list.sql")
+        with open(p, "w") as f:
+            f.write(render_template(stmtsql, "posts_list.sql"))
+        return ["-f", p], "1 script"
+    with open(os.path.join(stack.work, "ids.txt")) as f:
+        ids = [x.strip() for x in f if x.strip()]
+    ids = ids[:PGBENCH_IDS]
+    args = []
+    for k, uuid in enumerate(ids):
+        var = "id%03d" % k
+        p = os.path.join(d, "post_get_%03d.sql" % k)
+        with open(p, "w") as f:
+            f.write(render_template(stmtsql, "post_get.sql", {"id": var}))
+        args += ["-D", "%s=%s" % (var, uuid), "-f", p]
+    return args, "%d scripts, one seeded id each" % len(ids)
+
+
+def pgbench_window(prefix, ws, we):
+    """The transactions pgbench logged (-l) as completed between the
+    wall-clock times ws and we; the window ends at the last one (pgbench
+    takes a moment to exit). Returns (count, seconds, p50 us, p99 us, rate of
+    the window's first half over its second's). Removes the log files."""
+    done, d, base = [], os.path.dirname(prefix), os.path.basename(prefix) + "."
+    for p in os.listdir(d):
+        if not p.startswith(base):
+            continue
+        with open(os.path.join(d, p)) as f:
+            for line in f:
+                # client_id transaction_no time script_no time_epoch time_us
+                x = line.split()
+                if len(x) >= 6 and x[2].isdigit():
+                    t = int(x[4]) + int(x[5]) / 1e6
+                    if ws <= t <= we:
+                        done.append((t, int(x[2])))
+        os.unlink(os.path.join(d, p))
+    if not done:
+        return 0, 0.0, None, None, None
+    end = max(t for t, _ in done)
+    mid = (ws + end) / 2
+    first = sum(1 for t, _ in done if t < mid)
+    second = len(done) - first
+    lat = sorted(v for _, v in done)
+
+    def pct(q):
+        return lat[min(len(lat) - 1, int(q / 100.0 * len(lat)))]
+
+    return len(lat), end - ws, pct(50), pct(99), first / second if second else None
+
+
+def run_limit(stack, a, lim, stmtsql, raw):
+    """pgbench for warm-up + duration seconds in one process (its
+    connections and prepared statements must be warm, like the app's);
+    only the transactions that complete in the last `duration` seconds
+    count, read from pgbench's per-transaction log."""
+    files, how = pgbench_files(stack, stmtsql, lim)
+    env = dict(os.environ)
+    for k in list(env):
+        if k.startswith("PG"):
+            del env[k]
+    # The session settings every app connection has (src/db.c).
+    env["PGOPTIONS"] = "-c TimeZone=UTC -c DateStyle=ISO,YMD"
+    warm = max(a.warmup, PGBENCH_MIN_WARMUP)
+    prefix = os.path.join(stack.work, "pgbench-log", "lim" + lim)
+    os.makedirs(os.path.dirname(prefix), exist_ok=True)
+    cmd = [pg_bin("pgbench"), "-n", "-M", "prepared", "-c", str(a.connections), "-j", str(a.threads),
+           "-h", "127.0.0.1", "-p", str(stack.pg_replica), "-U", "quire", "-T", str(warm + a.duration),
+           "-l", "--log-prefix", prefix] + files + ["quire"]
+    time.sleep(1)
+    idle_other = idle_probe(stack, a.probe)
+    load = loadavg()
+    log("limit %s: pgbench -M prepared -c %d -j %d -T %d+%d on the replica (%s)"
+        % (lim, a.connections, a.threads, warm, a.duration, how))
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        t_end = time.monotonic() + warm
+        while p.poll() is None and time.monotonic() < t_end:
+            time.sleep(0.05)
+        m = Meter(stack)
+        m.start(loadgen_pid=p.pid)
+        ws = time.time()
+        out = p.communicate()[0]
+        we = time.time()
+        meas = m.stop()
+    except BaseException:
+        p.terminate()
+        p.wait()
+        raise
+    with open(raw, "a") as f:
+        f.write("$ %s\n%s\n" % (" ".join(cmd), out))
+    if p.returncode != 0:
+        raise Abort("pgbench failed (exit %d):\n%s" % (p.returncode, out[-2000:]))
+    failed = re.search(r"number of failed transactions: (\d+)", out)
+    n, secs, p50, p99, ramp = pgbench_window(prefix, ws, we)
+    tps = n / secs if secs > 0 else 0.0
+    r = {"limit": lim, "title": LIMITS[lim][0], "how": how, "tps": tps,
+         "failed": int(failed.group(1)) if failed else 0, "p50_us": p50, "p99_us": p99,
+         "ramp": ramp, "load": load, "idle_other": idle_other, "meas": meas}
+    log("limit %s: %.0f tx/s, p50 %.2f ms, p99 %.2f ms; first half of the window at %.0f%% of the second; "
+        "other processes %.2f cores" % (lim, tps, (p50 or 0) / 1000, (p99 or 0) / 1000, 100 * (ramp or 0),
+                                        meas["other_cores"]))
+    return r
+
+
+# ------------------------------------------------------------ report
+
+def git_rev():
+    try:
+        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return rev + (" (dirty)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def ms(us):
+    return "–" if us is None else "%.2f" % (us / 1000.0)
+
+
+def cpu_cell(secs, dur):
+    return "%.1f s (%.0f%%)" % (secs, 100.0 * secs / (dur * NCPU)) if dur else "–"
+
+
+def mib(kib):
+    return "%.1f" % (kib / 1024.0)
+
+
+def noise_of(entries, load0):
+    reasons = []
+    try:
+        l1 = float(load0.split()[0])
+    except (ValueError, IndexError):
+        l1 = 0.0
+    if l1 > NOISY_LOAD:
+        reasons.append("1-min load %.2f before the stack came up (threshold %.1f)" % (l1, NOISY_LOAD))
+    for name, e in entries:
+        if e.get("ramp") is not None and e["ramp"] < RAMP_MIN:
+            reasons.append("%s: still ramping up (the first half of the window ran at %.0f%% of the second's rate)"
+                           % (name, 100 * e["ramp"]))
+        worst = max(e["meas"]["other_cores"], e["idle_other"])
+        if worst > NOISY_CORES:
+            reasons.append("%s: other processes used %.2f cores (during the run %.2f, idle probe before %.2f; threshold %.2f)"
+                           % (name, worst, e["meas"]["other_cores"], e["idle_other"], NOISY_CORES))
+    return reasons
+
+
+def status_note(status):
+    bad = {k: v for k, v in status.items() if not k.startswith("2")}
+    return ", ".join("%s×%d" % kv for kv in sorted(bad.items())) if bad else ""
+
+
+def pool_note(pool):
+    tot = sum(pool.values())
+    if not tot:
+        return "–"
+    return ", ".join("%s %.0f%%" % (k, 100.0 * v / tot) for k, v in sorted(pool.items(), key=lambda kv: -kv[1]))
+
+
+def report(a, stack, info, limits, results):
+    when = info["date"]
+    noisy = noise_of([("limit " + l["limit"], l) for l in limits] + [(r["scenario"], r) for r in results],
+                     info["load0"])
+    head = "## %s — %s — %d workers%s%s" % (when, info["rev"], a.workers,
+                                            " — quick" if a.quick else "", " — NOISY" if noisy else "")
+    L = [head, ""]
+    L.append("- machine: %d CPUs, %s; load average %s before the stack came up"
+             % (NCPU, info["cpu_model"], info["load0"]))
+    L.append("- stack: PostgreSQL primary + streaming replica, %d quire workers under spawn-fcgi, lighttpd; "
+             "seeded through the API: %d users, %d published posts (%.1f s); ANALYZE on the primary"
+             % (a.workers, info["seed"]["users"], info["seed"]["posts"],
+                info["seed"]["users_s"] + info["seed"]["posts_s"]))
+    L.append("- load: wrk -t%d -c%d --latency, %d s after a %d s warm-up; limits: pgbench -M prepared -c %d -j %d "
+             "against the replica as role quire, the last %d s of a %d s run" % (
+                 a.threads, a.connections, a.duration, a.warmup, a.connections, a.threads, a.duration,
+                 a.duration + max(a.warmup, PGBENCH_MIN_WARMUP)))
+    if noisy:
+        L.append("- **noisy run — these figures are not a result:** " + "; ".join(noisy))
+        L += ["", "<details><summary>figures of the noisy run (not a result)</summary>", ""]
+    lim_tps = {l["limit"]: l["tps"] for l in limits}
+    if limits:
+        L += ["| limit (pgbench on the replica) | tx/s | p50 ms | p99 ms | failed | CPU postgres | CPU pgbench | other | load before |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for l in limits:
+            m = l["meas"]
+            L.append("| %s: %s (%s) | %.0f | %s | %s | %d | %s | %s | %.2f cores | %s |" % (
+                l["limit"], l["title"], l["how"], l["tps"], ms(l["p50_us"]), ms(l["p99_us"]), l["failed"],
+                cpu_cell(m["cpu"]["postgres"], m["secs"]), cpu_cell(m["cpu"]["loadgen"], m["secs"]),
+                m["other_cores"], l["load"]))
+        L.append("")
+    if results:
+        L += ["| scenario | req/s | × limit | p50 ms | p99 ms | non-2xx | CPU workers | CPU lighttpd | CPU postgres | CPU wrk | other | RSS workers Σ MiB | RSS max/worker MiB | RSS lighttpd MiB | pool | load before |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+        for r in results:
+            w, m = r["wrk"], r["meas"]
+            lim = SCENARIOS[r["scenario"]][3]
+            ratio = ("%.2f (%s)" % (w["rps"] / lim_tps[lim], lim)) if lim_tps.get(lim) else "–"
+            non2 = str(w["non2xx"])
+            extra = status_note(r["status"])
+            if extra:
+                non2 += " (" + extra + ")"
+            if w["errors"]:
+                non2 += "; socket errors %d" % w["errors"]
+            if m["replaced_workers"]:
+                non2 += "; %d workers replaced" % m["replaced_workers"]
+            L.append("| %s: %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %.2f cores | %s | %s | %s | %s | %s |" % (
+                r["scenario"], r["title"], w["rps"], ratio, ms(w["p50_us"]), ms(w["p99_us"]), non2,
+                cpu_cell(m["cpu"]["workers"], m["secs"]), cpu_cell(m["cpu"]["lighttpd"], m["secs"]),
+                cpu_cell(m["cpu"]["postgres"], m["secs"]), cpu_cell(m["cpu"]["loadgen"], m["secs"]),
+                m["other_cores"], mib(m["rss"]["workers_sum_max"]), mib(m["rss"]["worker_max"]),
+                mib(m["rss"]["lighttpd"]), pool_note(r["pool"]), r["load"]))
+        L.append("")
+    if noisy:
+        L += ["</details>", ""]
+    return "\n".join(L) + "\n", noisy
+
+
+def soak_report(a, info, r, series, first_min):
+    noisy = noise_of([("soak", r)], info["load0"])
+    w, m = r["wrk"], r["meas"]
+    head = "## %s — %s — %d workers — soak %d s (%s)%s" % (
+        info["date"], info["rev"], a.workers, a.soak, a.soak_mix, " — NOISY" if noisy else "")
+    L = [head, ""]
+    L.append("- machine: %d CPUs, %s; load average %s before the stack came up"
+             % (NCPU, info["cpu_model"], info["load0"]))
+    L.append("- load: wrk -t%d -c%d for %d s after a %d s warm-up, %s; RSS (VmRSS) of every worker every %d s"
+             % (a.threads, a.connections, a.soak, a.warmup,
+                "scenario a" if a.soak_mix == "a" else "the mix a 50 %, b 20 %, c 15 %, d 5 %, e 10 %", a.soak_every))
+    L.append("- %.0f req/s, p50 %s ms, p99 %s ms, non-2xx %d%s; CPU workers %s, lighttpd %s, postgres %s, other %.2f cores"
+             % (w["rps"], ms(w["p50_us"]), ms(w["p99_us"]), w["non2xx"],
+                (" (" + status_note(r["status"]) + ")") if status_note(r["status"]) else "",
+                cpu_cell(m["cpu"]["workers"], m["secs"]), cpu_cell(m["cpu"]["lighttpd"], m["secs"]),
+                cpu_cell(m["cpu"]["postgres"], m["secs"]), m["other_cores"]))
+    if noisy:
+        L.append("- **noisy run:** " + "; ".join(noisy) + " (RSS figures do not depend on the noise; throughput does)")
+    worst_max, worst_growth = 0, None
+    L += ["", "| worker pid | RSS start KiB | at %d s KiB | end KiB | max KiB | growth end − %d s KiB |" % (first_min, first_min),
+          "|---:|---:|---:|---:|---:|---:|"]
+    for pid in sorted(series):
+        pts = series[pid]
+        start = pts[0][1]
+        ref = next((v for t, v in pts if t >= first_min), pts[-1][1])
+        end = pts[-1][1]
+        mx = max(v for _, v in pts)
+        worst_max = max(worst_max, mx)
+        g = end - ref
+        worst_growth = g if worst_growth is None else max(worst_growth, g)
+        alive = "" if pts[-1][0] >= series_end(series) - 0.5 else " (gone)"
+        L.append("| %d%s | %d | %d | %d | %d | %+d |" % (pid, alive, start, ref, end, mx, g))
+    L.append("")
+    L.append("- max RSS of a worker: %d KiB (%.2f MiB; target ≤ 5 MiB: %s); largest growth after %d s: %+d KiB; "
+             "workers replaced during the soak: %d"
+             % (worst_max, worst_max / 1024.0, "met" if worst_max <= 5 * 1024 else "NOT met", first_min,
+                worst_growth or 0, m["replaced_workers"]))
+    L += ["", "<details><summary>RSS samples (KiB), one column per worker</summary>", ""]
+    pids = sorted(series)
+    L.append("| t s | " + " | ".join(str(p) for p in pids) + " |")
+    L.append("|---:|" + "---:|" * len(pids))
+    times = sorted({round(t) for p in pids for t, _ in series[p]})
+    for t in times:
+        row = []
+        for p in pids:
+            v = next((v for tt, v in series[p] if round(tt) == t), None)
+            row.append("" if v is None else str(v))
+        L.append("| %d | %s |" % (t, " | ".join(row)))
+    L += ["", "</details>", ""]
+    return "\n".join(L) + "\n", noisy
+
+
+def series_end(series):
+    return max(pts[-1][0] for pts in series.values())
+
+
+RESULTS_HEADER = """# quire benchmark results
+
+Appended by `scripts/bench` (see `bench/README.md`): one section per run,
+newest last. Each section names the date (UTC), the commit ("dirty" when
+tracked files had uncommitted changes), the worker count and the load.
+
+Columns: **req/s** and **p50/p99** latency from wrk; **× limit** is req/s
+divided by the pgbench limit named in brackets (a: the SQL of
+`GET /posts/:id`, b: the SQL of `GET /posts?limit=20`, both run by pgbench
+against the replica with the same client count); **non-2xx** is wrk's count
+of responses with a status ≥ 400, with the statuses from the app's log in
+brackets; **CPU** is CPU time used during the measured run by the quire
+supervisor and its workers, lighttpd, PostgreSQL (both postmasters and every
+backend, including the app's) and the load generator, and in brackets the
+share of all CPUs over the run; **other** is CPU that no process of the
+benchmark used (other work on the machine, plus steal), in cores, averaged
+over the run; **RSS** is VmRSS: the largest sum over all workers and the
+largest single worker seen while sampling every 0.5 s; **pool** is where
+the app's log says the requests' statements ran.
+
+A run is **noisy** when the 1-minute load was above 1.0 before the stack
+came up, or when other processes used more than 0.25 cores during a
+measurement or the idle second before it. The figures of a noisy run are
+kept folded under its section for the record and are not a result.
+
+"""
+
+
+def append_results(text, path):
+    new = not os.path.exists(path) or os.path.getsize(path) == 0
+    with open(path, "a") as f:
+        if new:
+            f.write(RESULTS_HEADER)
+        f.write("\n" + text)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+# ------------------------------------------------------------ main
+
+def parse_args():
+    ap = argparse.ArgumentParser(prog="scripts/bench", description=(
+        "Benchmark quire on the README's stack: seeds it through the API, measures the machine's "
+        "limit with pgbench on the replica and runs the wrk scenarios a-e; appends the figures to "
+        "bench/results.md. Scenarios: " + "; ".join("%s %s" % (k, v[0]) for k, v in SCENARIOS.items())))
+    ap.add_argument("--quick", action="store_true",
+                    help="3 s runs after 1 s warm-ups, for development; not recorded unless --record")
+    ap.add_argument("--scenarios", default="a,b,c,d,e", help="comma-separated subset of a,b,c,d,e (default all)")
+    ap.add_argument("--duration", type=int, help="seconds per measured run (default 10; --quick 3)")
+    ap.add_argument("--warmup", type=int, help="seconds of warm-up before each run (default 3; --quick 1)")
+    ap.add_argument("--no-limits", action="store_true", help="skip the pgbench limits")
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=int(os.environ.get("QUIRE_WORKERS") or 8),
+                    help="quire worker processes (default $QUIRE_WORKERS or 8)")
+    ap.add_argument("--users", type=int, default=20)
+    ap.add_argument("--posts", type=int, default=2000)
+    ap.add_argument("--soak", type=int, metavar="SECONDS",
+                    help="instead of the scenarios: one load of SECONDS, sampling each worker's RSS")
+    ap.add_argument("--soak-mix", choices=["mix", "a"], default="mix",
+                    help="the soak's load: every scenario mixed (default) or scenario a alone")
+    ap.add_argument("--soak-every", type=int, default=10, help="seconds between RSS samples in a soak (10)")
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--record", action="store_true", help="append to bench/results.md even with --quick")
+    g.add_argument("--no-record", action="store_true", help="do not append to bench/results.md")
+    ap.add_argument("--results", default=os.path.join(BENCH, "results.md"), help=argparse.SUPPRESS)
+    ap.add_argument("--keep-up", action="store_true", help="leave the stack running at the end (stop it with "
+                    "QUIRE_RUN_DIR=<run dir> scripts/stack down)")
+    a = ap.parse_args()
+    a.duration = a.duration or (3 if a.quick else 10)
+    a.warmup = a.warmup if a.warmup is not None else (1 if a.quick else 3)
+    a.probe = 1.0
+    a.scenarios = [s.strip() for s in a.scenarios.split(",") if s.strip()]
+    for s in a.scenarios:
+        if s not in SCENARIOS:
+            ap.error("unknown scenario %r (choose from %s)" % (s, ",".join(SCENARIOS)))
+    a.record = not a.no_record and (a.record or not a.quick)
+    a.run_dir = os.environ.get("QUIRE_BENCH_RUN_DIR", os.path.join(ROOT, "build", "run-bench"))
+    a.http_port = int(os.environ.get("QUIRE_BENCH_HTTP_PORT", 18585))
+    a.pg_primary_port = int(os.environ.get("QUIRE_BENCH_PG_PRIMARY_PORT", 25900))
+    a.pg_replica_port = int(os.environ.get("QUIRE_BENCH_PG_REPLICA_PORT", 25901))
+    if a.soak is not None and a.soak < a.soak_every:
+        ap.error("--soak needs at least --soak-every (%d) seconds" % a.soak_every)
+    return a
+
+
+def prepare(stack, a, info):
+    log("stack in %s: http %d, primary %d, replica %d, %d workers"
+        % (stack.run_dir, stack.http_port, stack.pg_primary, stack.pg_replica, a.workers))
+    stack.up(rate_limit=0)
+    info["seed"] = seeder.seed(stack.base, stack.work, a.users, a.posts, parallel=8,
+                               log=lambda s: log(s))
+    # The measurement runs with the default rate limit.
+    stack.app_restart()
+    stack.cmd("psql", "primary", "-q", "-c", "SET client_min_messages = error", "-c", "ANALYZE")
+    stack.wait_replica()
+    n = stack.psql("replica", "SELECT count(*) FROM posts WHERE published")
+    if int(n) < a.posts:
+        raise Abort("the replica has %s published posts, expected %d" % (n, a.posts))
+    log("ANALYZE done; the replica has replayed it (%s published posts)" % n)
+
+
+def main():
+    a = parse_args()
+    info = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "rev": git_rev(), "load0": os.environ.get("QUIRE_BENCH_LOAD0") or loadavg(),
+            "cpu_model": cpu_model()}
+    stack = Stack(a)
+    os.makedirs(stack.run_dir, exist_ok=True)
+    # One benchmark per run dir: a second one would take the first one's stack down.
+    lock = open(os.path.join(stack.run_dir, "bench.lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        log("error: another scripts/bench is running in %s (set QUIRE_BENCH_RUN_DIR and the "
+            "QUIRE_BENCH_*_PORT variables to run a second one)" % stack.run_dir)
+        return 1
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    raw = os.path.join(stack.run_dir, "bench-raw-%s.log" % stamp)
+    text = None
+    try:
+        if os.path.isdir(stack.work):
+            shutil.rmtree(stack.work)
+        os.makedirs(stack.work)
+        prepare(stack, a, info)
+        if a.soak is not None:
+            text, noisy = soak(stack, a, info, raw)
+        else:
+            limits, results = [], []
+            if not a.no_limits:
+                stmtsql = build_stmtsql(stack)
+                need = sorted({SCENARIOS[s][3] for s in a.scenarios})
+                for lim in need:
+                    limits.append(run_limit(stack, a, lim, stmtsql, raw))
+            for sc in a.scenarios:
+                results.append(run_scenario(stack, a, sc, raw))
+            text, noisy = report(a, stack, info, limits, results)
+    except Abort as e:
+        log("error: %s" % e)
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    finally:
+        if a.keep_up:
+            log("stack left running: QUIRE_RUN_DIR=%s scripts/stack status|down" % stack.run_dir)
+        else:
+            stack.down()
+    print(text)
+    log("raw wrk/pgbench output: %s" % raw)
+    if a.record:
+        append_results(text, a.results)
+        log("appended to %s%s" % (os.path.relpath(a.results), " (marked noisy)" if noisy else ""))
+    else:
+        log("not recorded (--quick or --no-record)")
+    return 0
+
+
+def soak(stack, a, info, raw):
+    sc = "a" if a.soak_mix == "a" else None
+    if sc:
+        cmd = lambda secs: wrk_cmd(stack, a, "a", secs)  # noqa: E731
+    else:
+        def cmd(secs):
+            return ["wrk", "-t%d" % a.threads, "-c%d" % a.connections, "-d%ds" % secs, "--latency",
+                    "--timeout", "10s", "-s", os.path.join(BENCH, "wrk", "mix.lua"), stack.base, "--",
+                    os.path.join(stack.work, "ids.txt"), os.path.join(stack.work, "token-me.txt"),
+                    os.path.join(stack.work, "token-create.txt")]
+    if a.warmup > 0:
+        log("soak: warm-up %d s" % a.warmup)
+        run_tool(cmd(a.warmup), env=wrk_env(), raw=raw)
+    time.sleep(1)
+    idle_other = idle_probe(stack, a.probe)
+    load = loadavg()
+    off = app_log_offset(stack)
+    m = Meter(stack, every=1.0)
+    series = {}
+
+    def sample(t):
+        for pid in stack.worker_pids():
+            v = rss_kib(pid)
+            if v is not None:
+                series.setdefault(pid, []).append((t, v))
+
+    log("soak: %d s of %s; RSS of every worker every %d s" % (a.soak, a.soak_mix, a.soak_every))
+    m.start()
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd(a.soak), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=wrk_env())
+    try:
+        sample(0.0)
+        k = 1
+        while True:
+            nxt = t0 + k * a.soak_every
+            while p.poll() is None and time.monotonic() < nxt:
+                time.sleep(0.1)
+            if p.poll() is not None:
+                break
+            sample(time.monotonic() - t0)
+            if k % 6 == 0:
+                last = {pid: pts[-1][1] for pid, pts in series.items()}
+                log("soak: %d s, worker RSS KiB %s" % (k * a.soak_every, " ".join(str(v) for v in last.values())))
+            k += 1
+        out = p.communicate()[0]
+    except BaseException:
+        p.terminate()
+        p.wait()
+        raise
+    sample(time.monotonic() - t0)
+    meas = m.stop()
+    with open(raw, "a") as f:
+        f.write("$ %s\n%s\n" % (" ".join(cmd(a.soak)), out))
+    if p.returncode != 0:
+        raise Abort("wrk failed (exit %d):\n%s" % (p.returncode, out[-2000:]))
+    time.sleep(0.3)
+    status, pool = app_log_counts(stack, off)
+    r = {"wrk": parse_wrk(out), "meas": meas, "status": status, "pool": pool, "load": load,
+         "idle_other": idle_other}
+    first_min = 60 if a.soak >= 120 else a.soak_every
+    return soak_report(a, info, r, series, first_min)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

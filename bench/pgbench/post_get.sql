@@ -1,0 +1,14 @@
+-- Limit for scenario a (GET /posts/:id): the statement that request runs,
+-- STMT_POST_GET of src/stmts.c, one execution per pgbench transaction,
+-- with $1 bound (as a -M prepared parameter, untyped text, like the app)
+-- to a real seeded post id.
+--
+-- pgbench cannot pick a random string (its expressions are numbers), and
+-- anything that fetches an id in SQL would add a statement. So bench.py
+-- renders this file once per id for the first 16 seeded ids, renaming :id
+-- to :idNNN and passing -D idNNN=<uuid>; pgbench picks one of the 16
+-- scripts at random for every transaction. Every connection thus prepares
+-- 16 copies of the statement where the app prepares one; the ramp that
+-- costs is left out by measuring only after a warm-up in the same pgbench
+-- process (see bench/README.md).
+{{post_get :id}}
