@@ -43,6 +43,9 @@ uint64_t	 shm_required_lsn(uint64_t key);
  */
 void		 shm_raise_floor(uint64_t lsn);
 
+/* The floor alone: what every session check needs (revocations). */
+uint64_t	 shm_floor(void);
+
 /* The last known replay position and lag of replica i, and when they were read. */
 void		 shm_replica_get(int i, uint64_t *lsn, double *lag, double *at);
 void		 shm_replica_set(int i, uint64_t lsn, double lag, double at);

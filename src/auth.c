@@ -204,12 +204,14 @@ auth_resolve(struct req *r)
 	auth_token_hash(tok, hash);
 	sodium_memzero(buf, sizeof(buf));
 	/*
-	 * The token's hash keys this client's writes: its reads, the
-	 * session check included, need a replica that has replayed them.
+	 * The session check needs a replica past every revocation (the
+	 * floor); a session created a moment ago is found on the primary
+	 * after a miss. The client's own later writes (posts, say) do not
+	 * change its session row, so they do not hold the check back.
 	 */
 	if ((r->ryw_key = arena_strdup(r->arena, hash)) == NULL)
 		return QERR_NOMEM;
-	r->min_lsn = shm_required_lsn(shm_key(hash));
+	r->min_lsn = shm_floor();
 	params[0] = hash;
 	if ((e = db_exec(r, DB_READ, STMT_SESSION_LOOKUP, params, &res)) != QERR_OK)
 		return e;
@@ -225,6 +227,8 @@ auth_resolve(struct req *r)
 	if (session_from_row(s, res) == -1)
 		return QERR_DB;
 	s->via_cookie = via_cookie;
+	/* Everything else this client reads must include its own writes. */
+	r->min_lsn = shm_required_lsn(shm_key(hash));
 	if (PQgetvalue(res, 0, 3)[0] == 't') {
 		/* Used after a day: slide the expiry forward. */
 		snprintf(ttl, sizeof(ttl), "%ld", r->conf->session_ttl);

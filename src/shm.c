@@ -158,6 +158,19 @@ shm_required_lsn(uint64_t key)
 	return lsn;
 }
 
+uint64_t
+shm_floor(void)
+{
+	uint64_t	 lsn;
+
+	if (seg == NULL)
+		return 0;
+	lock();
+	lsn = seg->floor;
+	unlock();
+	return lsn;
+}
+
 void
 shm_raise_floor(uint64_t lsn)
 {
