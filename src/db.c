@@ -85,11 +85,14 @@ db_classify(const char *st)
 	/*
 	 * Connection class, shutdown, "cannot connect now", a read-only
 	 * server where the primary should be (failover), a cancelled or
-	 * timed-out statement, a prepared statement lost by a pooler: the
-	 * server is not usable as it is, so the connection is reset.
+	 * timed-out statement, a prepared statement lost by a pooler or
+	 * outdated by a schema change: the connection is reset (and the
+	 * catalogue prepared afresh).
 	 */
 	if (strncmp(st, "08", 2) == 0 || strncmp(st, "57", 2) == 0 ||
 	    strcmp(st, "25006") == 0 || strcmp(st, "26000") == 0 ||
+	    /* "cached plan must not change result type": re-prepare. */
+	    strcmp(st, "0A000") == 0 ||
 	    strcmp(st, "55P03") == 0 || strcmp(st, "40001") == 0 ||
 	    strcmp(st, "40P01") == 0)
 		return QERR_DB_DOWN;
@@ -388,7 +391,9 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 			state = NULL;
 		e = db_classify(state);
 		c->errors++;
-		metrics_db_error(c->is_replica);
+		/* A conflict or bad input is the request's doing, not the database's. */
+		if (e == QERR_DB || e == QERR_DB_DOWN)
+			metrics_db_error(c->is_replica);
 		if (e == QERR_DB || e == QERR_DB_DOWN)
 			log_msg(e == QERR_DB ? LOG_ERROR : LOG_WARN, r->reqid,
 			    "%s on %s failed: %s %s", d->name, c->name,

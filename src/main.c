@@ -80,6 +80,8 @@ signals(void (*handler)(int), int restart)
 	sa.sa_handler = SIG_IGN;
 	/* A client gone mid-answer must not kill the worker. */
 	sigaction(SIGPIPE, &sa, NULL);
+	/* A closed terminal or a stray reload must not stop the service. */
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 static long

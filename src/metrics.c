@@ -200,7 +200,8 @@ metrics_render(struct buf *b)
 	    "each replica.\n# TYPE quire_replica_lag_seconds gauge\n");
 	for (k = 0; k < SHM_REPLICAS; k++) {
 		shm_replica_get((int)k, &lsn, &lag, &at);
-		if (at == 0)
+		/* A replica nobody could ask lately has no lag to report. */
+		if (at == 0 || req_now() - at > 10)
 			continue;
 		buf_printf(b, "quire_replica_lag_seconds{replica=\"%zu\"} %.3f\n",
 		    k, lag);

@@ -74,6 +74,11 @@ connect_primary(const char *url)
 		PQfinish(c);
 		return NULL;
 	}
+	/* "already exists, skipping" notices are expected on every run. */
+	if (!simple(c, "SET client_min_messages = warning", "settings")) {
+		PQfinish(c);
+		return NULL;
+	}
 	return c;
 }
 
