@@ -35,7 +35,8 @@ server(struct jw *w, struct db *db, struct dbconn *c, const char *key)
 	double		 ms, lag;
 	enum qerr	 e;
 
-	jw_key(w, key);
+	if (key != NULL)
+		jw_key(w, key);
 	jw_obj(w);
 	jw_key(w, "status");
 	if (c == NULL) {
@@ -70,6 +71,7 @@ h_ops_health_db(struct req *r)
 {
 	struct buf	 body;
 	struct jw	 w;
+	size_t		 i;
 	int		 pup, rup;
 
 	buf_init(&body, 4096);
@@ -79,6 +81,14 @@ h_ops_health_db(struct req *r)
 	pup = server(&w, r->db, &r->db->primary, "primary");
 	rup = server(&w, r->db, r->db->nreplicas > 0 ? &r->db->replicas[0] :
 	    NULL, "replica");
+	/* With several replicas, "replica" is the first; all are listed too. */
+	if (r->db->nreplicas > 1) {
+		jw_key(&w, "replicas");
+		jw_arr(&w);
+		for (i = 0; i < r->db->nreplicas; i++)
+			rup &= server(&w, r->db, &r->db->replicas[i], NULL);
+		jw_arr_end(&w);
+	}
 	jw_obj_end(&w);
 	r->pool = NULL;
 	if (buf_err(&body) != QERR_OK) {
