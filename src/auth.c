@@ -170,6 +170,13 @@ auth_password_needs_rehash(const char *hash)
 	    AUTH_PWHASH_MEMLIMIT) != 0;
 }
 
+static void
+wipe_token(void *p)
+{
+
+	sodium_memzero(p, AUTH_TOKEN_LEN);
+}
+
 /* Fills s from a STMT_SESSION_LOOKUP row. */
 static int
 session_from_row(struct session *s, const PGresult *res)
@@ -189,7 +196,7 @@ auth_resolve(struct req *r)
 	PGresult	*res, *tres;
 	const char	*tok, *params[2];
 	char		 buf[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1];
-	char		 ttl[24];
+	char		 ttl[24], *tok_for_cookie;
 	enum qerr	 e;
 	int		 via_cookie;
 
@@ -202,6 +209,10 @@ auth_resolve(struct req *r)
 	if (tok == NULL)
 		return QERR_OK;
 	auth_token_hash(tok, hash);
+	/* Kept only for a sliding cookie's renewal; wiped with the request. */
+	if ((tok_for_cookie = arena_strdup(r->arena, tok)) == NULL ||
+	    arena_defer(r->arena, wipe_token, tok_for_cookie) != QERR_OK)
+		return QERR_NOMEM;
 	sodium_memzero(buf, sizeof(buf));
 	/*
 	 * The session check needs a replica past every revocation (the
@@ -235,8 +246,12 @@ auth_resolve(struct req *r)
 		params[0] = s->id;
 		params[1] = ttl;
 		if (db_exec(r, DB_PRIMARY, STMT_SESSION_TOUCH, params, &tres) == QERR_OK &&
-		    PQntuples(tres) == 1)
+		    PQntuples(tres) == 1) {
 			(void)fmt_ts(s->expires_at, PQgetvalue(tres, 0, 0));
+			/* The browser's copy must live as long as the row now does. */
+			if (via_cookie)
+				auth_set_cookie(r, tok_for_cookie);
+		}
 	}
 	r->sess = s;
 	return QERR_OK;

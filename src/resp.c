@@ -215,7 +215,9 @@ render(struct req *r, struct buf *out, const char *body, size_t blen)
 	buf_puts(out, "X-Request-Id: ");
 	buf_puts(out, r->reqid);
 	buf_puts(out, "\r\n");
-	if (strncmp(r->path != NULL ? r->path : "", "/auth/", 6) == 0)
+	/* Auth answers, and anything shown to a signed-in caller, stay private. */
+	if (strncmp(r->path != NULL ? r->path : "", "/auth/", 6) == 0 ||
+	    r->sess != NULL)
 		buf_puts(out, "Cache-Control: no-store\r\n");
 	if (r->hdrs.len > 0)
 		buf_append(out, r->hdrs.p, r->hdrs.len);

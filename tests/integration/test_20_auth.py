@@ -327,3 +327,27 @@ def test_create_admin_can_log_in():
     r = post("/auth/login", json_body={"email": email, "password": "admin-password-1"}, headers=hdr())
     assert r.status == 200, r
     assert r.json["data"]["user"]["role"] == "admin"
+
+
+def test_sliding_session_renews_the_cookie():
+    r, _ = signup()
+    tok = r.json["data"]["token"]
+    psql("primary", "UPDATE sessions SET updated_at = now() - interval '2 days', "
+                    "expires_at = now() + interval '1 hour' WHERE token_hash = '%s'" % _hash(tok))
+
+    def renewed():
+        m = get("/auth/me", headers={"Cookie": "quire_session=" + tok})
+        c = cookie_of(m)
+        return m.status == 200 and c is not None and c.startswith("quire_session=%s;" % tok) and c
+    c = wait_for(renewed, timeout=10, what="renewed cookie")
+    assert "Max-Age=604800" in c, c
+
+
+def test_private_answers_are_not_cached():
+    r, _ = signup()
+    uid = r.json["data"]["user"]["id"]
+    for path in ("/users/" + uid, "/users?limit=1", "/posts?limit=1"):
+        g = get(path, headers=bearer(r.json["data"]["token"]))
+        assert g.status == 200 and g.header("Cache-Control") == "no-store", (path, g.headers)
+    # An anonymous public read may be cached by the client.
+    assert get("/posts?limit=1").header("Cache-Control") is None
