@@ -807,8 +807,8 @@ def parse_args():
     ap.add_argument("--no-limits", action="store_true", help="skip the pgbench limits")
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--workers", type=int, default=int(os.environ.get("QUIRE_WORKERS") or 8),
-                    help="quire worker processes (default $QUIRE_WORKERS or 8)")
+    ap.add_argument("--workers", type=int, default=int(os.environ.get("QUIRE_WORKERS") or 6),
+                    help="quire worker processes (default $QUIRE_WORKERS or 6; 6 measured best on the 2-core box)")
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--posts", type=int, default=2000)
     ap.add_argument("--soak", type=int, metavar="SECONDS",
