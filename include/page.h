@@ -1,6 +1,7 @@
 /*
- * List answers: the array of items, and meta with limit, offset and the
- * next page's cursor.
+ * Answers about stored resources: lists (the array of items, and meta
+ * with limit, offset and the next page's cursor), and the one resource
+ * named by the path's id.
  */
 #ifndef QUIRE_PAGE_H
 #define QUIRE_PAGE_H
@@ -41,5 +42,13 @@ int	page_query(struct req *, const struct query_spec *, struct qval *q);
 int	page_run(struct req *, const struct qval *q, enum stmt offset,
 	    enum stmt after, const char **params, int nfilter, int ts_col,
 	    page_item);
+
+/*
+ * Runs s (one parameter: the path's id) and leaves its single row in
+ * *res. A missing or non-UUID id answers 404 "<what> not found"; reads
+ * go to the primary when fresh is set. Returns 0, or the answer's status.
+ */
+int	page_one(struct req *, enum stmt s, int fresh, const char *what,
+	    PGresult **res);
 
 #endif

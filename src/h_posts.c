@@ -71,17 +71,10 @@ static int
 load(struct req *r, struct post *p, int fresh)
 {
 	PGresult	*res;
-	const char	*params[1];
-	enum qerr	 e;
+	int		 st;
 
-	if (r->id == NULL || !fmt_is_uuid(r->id, strlen(r->id)))
-		return resp_error(r, ERR_NOT_FOUND, "Post not found");
-	params[0] = r->id;
-	if ((e = db_exec(r, fresh ? DB_PRIMARY : DB_READ, STMT_POST_GET,
-	    params, &res)) != QERR_OK)
-		return resp_qerr(r, e);
-	if (PQntuples(res) != 1)
-		return resp_error(r, ERR_NOT_FOUND, "Post not found");
+	if ((st = page_one(r, STMT_POST_GET, fresh, "Post", &res)) != 0)
+		return st;
 	if (post_from_row(p, res, 0) == -1)
 		return resp_qerr(r, QERR_DB);
 	if (!visible(r, p))

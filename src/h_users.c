@@ -49,17 +49,10 @@ static int
 load(struct req *r, struct user *u, int fresh)
 {
 	PGresult	*res;
-	const char	*params[1];
-	enum qerr	 e;
+	int		 st;
 
-	if (r->id == NULL || !fmt_is_uuid(r->id, strlen(r->id)))
-		return resp_error(r, ERR_NOT_FOUND, "User not found");
-	params[0] = r->id;
-	if ((e = db_exec(r, fresh ? DB_PRIMARY : DB_READ, STMT_USER_GET,
-	    params, &res)) != QERR_OK)
-		return resp_qerr(r, e);
-	if (PQntuples(res) != 1)
-		return resp_error(r, ERR_NOT_FOUND, "User not found");
+	if ((st = page_one(r, STMT_USER_GET, fresh, "User", &res)) != 0)
+		return st;
 	if (user_from_row(u, res, 0, 0) == -1)
 		return resp_qerr(r, QERR_DB);
 	return 0;

@@ -3,8 +3,12 @@
  */
 #include "config.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "arena.h"
 #include "db.h"
+#include "fmt.h"
 #include "page.h"
 #include "resp.h"
 
@@ -78,4 +82,23 @@ page_run(struct req *r, const struct qval *q, enum stmt offset,
 		return resp_qerr(r, e);
 	return page_answer(r, res, &q[PAGE_LIMIT], &q[PAGE_OFFSET],
 	    &q[PAGE_CURSOR], ts_col, item);
+}
+
+int
+page_one(struct req *r, enum stmt s, int fresh, const char *what,
+    PGresult **res)
+{
+	const char	*params[1];
+	char		 msg[64];
+	enum qerr	 e;
+
+	snprintf(msg, sizeof(msg), "%s not found", what);
+	if (r->id == NULL || !fmt_is_uuid(r->id, strlen(r->id)))
+		return resp_error(r, ERR_NOT_FOUND, msg);
+	params[0] = r->id;
+	if ((e = db_exec(r, fresh ? DB_PRIMARY : DB_READ, s, params, res)) != QERR_OK)
+		return resp_qerr(r, e);
+	if (PQntuples(*res) != 1)
+		return resp_error(r, ERR_NOT_FOUND, msg);
+	return 0;
 }
