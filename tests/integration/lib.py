@@ -4,6 +4,7 @@ control of the stack's processes through scripts/stack."""
 import http.client
 import json
 import os
+import random
 import subprocess
 import time
 import uuid
@@ -139,3 +140,40 @@ def check_envelope_error(r, status, code):
 def app_log():
     with open(os.path.join(RUN_DIR, "app.log"), errors="replace") as f:
         return f.read()
+
+
+def addr():
+    """A random client address: signup/login are rate limited per address,
+    and the test stack trusts 127.0.0.1's X-Forwarded-For."""
+    if random.random() < 0.5:
+        return "2001:db8:%x:%x::%x" % (random.randint(1, 0xffff), random.randint(1, 0xffff),
+                                       random.randint(1, 0xffff))
+    return "10.%d.%d.%d" % (random.randint(0, 255), random.randint(0, 255), random.randint(1, 254))
+
+
+def hdr(extra=None, ip=None):
+    """Headers with a client address of our own (ip, or a random one)."""
+    h = {"X-Forwarded-For": ip or addr()}
+    h.update(extra or {})
+    return h
+
+
+def bearer(tok):
+    return {"Authorization": "Bearer " + tok} if tok else {}
+
+
+def eventually(fn, timeout=5):
+    """Calls fn until it returns a true value without raising
+    AssertionError; the last attempt's failure propagates."""
+    end = time.time() + timeout
+    while True:
+        try:
+            v = fn()
+            if v:
+                return v
+            if time.time() >= end:
+                raise AssertionError("eventually: %r" % (v,))
+        except AssertionError:
+            if time.time() >= end:
+                raise
+        time.sleep(0.05)

@@ -10,20 +10,13 @@ import statistics
 import time
 import uuid
 
-from lib import (app_log, check_envelope_error, get, post, psql, request, unique_email, wait_for)
+from lib import (addr, app_log, bearer, check_envelope_error, get, hdr, post, psql, request, unique_email, wait_for)
 
 PW = "correct horse 1"
 
 
-def addr():
-    return "198.51.100.%d" % random.randint(1, 254) if random.random() < 0.5 else \
-        "2001:db8::%x" % random.randint(1, 0xfffff)
 
 
-def hdr(extra=None, ip=None):
-    h = {"X-Forwarded-For": ip or addr()}
-    h.update(extra or {})
-    return h
 
 
 def signup(email=None, name="Ada", password=PW, ip=None):
@@ -39,8 +32,6 @@ def cookie_of(r):
     return None
 
 
-def bearer(tok):
-    return {"Authorization": "Bearer " + tok}
 
 
 def test_signup_shape_and_cookie():

@@ -12,7 +12,7 @@ import subprocess
 import time
 import uuid
 
-from lib import (ENV, ROOT, check_envelope_error, get, post, psql, request, unique_email)
+from lib import (ENV, ROOT, addr, bearer, check_envelope_error, eventually, get, hdr, post, psql, request, unique_email)
 
 PW = "correct horse 1"
 USER_KEYS = {"id", "name", "email", "emailVerified", "image", "role", "createdAt", "updatedAt"}
@@ -22,39 +22,12 @@ MISSING = "00000000-0000-4000-8000-000000000000"
 
 # ---------------------------------------------------------------- helpers
 
-def addr():
-    """A random client address: signup/login are rate limited per address."""
-    if random.random() < 0.5:
-        return "2001:db8:%x:%x::%x" % (random.randint(1, 0xffff), random.randint(1, 0xffff),
-                                       random.randint(1, 0xffff))
-    return "10.%d.%d.%d" % (random.randint(0, 255), random.randint(0, 255), random.randint(1, 254))
 
 
-def hdr(extra=None):
-    h = {"X-Forwarded-For": addr()}
-    h.update(extra or {})
-    return h
 
 
-def bearer(tok):
-    return {"Authorization": "Bearer " + tok}
 
 
-def eventually(fn, timeout=5):
-    """Calls fn until it returns a true value without raising
-    AssertionError; the last attempt's failure propagates."""
-    end = time.time() + timeout
-    while True:
-        try:
-            v = fn()
-            if v:
-                return v
-            if time.time() >= end:
-                raise AssertionError("eventually: %r" % (v,))
-        except AssertionError:
-            if time.time() >= end:
-                raise
-        time.sleep(0.05)
 
 
 def signup(name="Ada", email=None, password=PW):

@@ -13,7 +13,7 @@ import subprocess
 import time
 import uuid
 
-from lib import (ENV, ROOT, check_envelope_error, get, post, psql, request, unique_email)
+from lib import (ENV, ROOT, addr, bearer, check_envelope_error, eventually, get, hdr, post, psql, request, unique_email)
 
 PW = "correct horse 1"
 POST_KEYS = {"id", "title", "content", "published", "authorId", "author", "createdAt", "updatedAt"}
@@ -23,39 +23,12 @@ JSON = {"Content-Type": "application/json"}
 
 # ---------------------------------------------------------------- helpers
 
-def addr():
-    """A random client address: signup/login are rate limited per address."""
-    if random.random() < 0.5:
-        return "2001:db8:%x:%x::%x" % (random.randint(1, 0xffff), random.randint(1, 0xffff),
-                                       random.randint(1, 0xffff))
-    return "10.%d.%d.%d" % (random.randint(0, 255), random.randint(0, 255), random.randint(1, 254))
 
 
-def hdr(extra=None):
-    h = {"X-Forwarded-For": addr()}
-    h.update(extra or {})
-    return h
 
 
-def bearer(tok):
-    return {"Authorization": "Bearer " + tok} if tok else {}
 
 
-def eventually(fn, timeout=5):
-    """Calls fn until it returns a true value without raising
-    AssertionError; the last attempt's failure propagates."""
-    end = time.time() + timeout
-    while True:
-        try:
-            v = fn()
-            if v:
-                return v
-            if time.time() >= end:
-                raise AssertionError("eventually: %r" % (v,))
-        except AssertionError:
-            if time.time() >= end:
-                raise
-        time.sleep(0.05)
 
 
 def signup(name="Poster"):
