@@ -1,5 +1,6 @@
 """CORS as a browser enforces it. Headless Chromium (the system's
-/usr/bin/chromium, driven by playwright-core from tests/browser/) loads a
+/usr/bin/chromium, driven through chromedriver by tests/browser/
+cors_webdriver.py, standard library only) loads a
 page from an allowed origin on another port of 127.0.0.1 and, with
 fetch(..., {credentials: 'include'}), signs up, calls /auth/me (the
 session cookie is sent: same site, SameSite=Lax), creates a post and lists
@@ -13,9 +14,8 @@ The pages are tests/browser/cors.html, served here by a small HTTP server
 in a thread: the allowed one on the first http://127.0.0.1:PORT origin of
 the stack's QUIRE_ALLOWED_ORIGINS (http://127.0.0.1:3000 by default; the
 test fails if that port is taken), the refused one on a free port of
-127.0.0.1 that is not on the list. If tests/browser/node_modules is
-missing it runs `npm ci` there first. Needs the Debian packages chromium,
-nodejs and npm; QUIRE_CHROMIUM overrides the browser's path."""
+127.0.0.1 that is not on the list. Needs the Debian packages chromium and
+chromium-driver; QUIRE_CHROMIUM and QUIRE_CHROMEDRIVER override their paths."""
 
 import functools
 import http.server
@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -34,8 +35,7 @@ BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
 PAGE = os.path.join(BROWSER_DIR, "cors.html")
 CHROMIUM = os.environ.get("QUIRE_CHROMIUM", "/usr/bin/chromium")
 API = ENV["QUIRE_BASE_URL"].rstrip("/")
-NPM_CI_TIMEOUT = 90
-NODE_TIMEOUT = 60
+DRIVER_TIMEOUT = 90
 
 _servers = []
 _result = {}
@@ -88,46 +88,26 @@ def _serve(port):
 
 
 def _ensure_tools():
-    node = shutil.which("node")
-    assert node, "node not found: the browser test needs the Debian packages nodejs and npm"
     assert os.access(CHROMIUM, os.X_OK), (
         "%s not found: the browser test needs the Debian package chromium "
         "(or QUIRE_CHROMIUM=/path/to/chromium)" % CHROMIUM)
-    want = json.load(open(os.path.join(BROWSER_DIR, "package-lock.json")))["packages"][
-        "node_modules/playwright-core"]["version"]
-    have = None
-    try:
-        have = json.load(open(os.path.join(BROWSER_DIR, "node_modules", "playwright-core",
-                                           "package.json")))["version"]
-    except (OSError, ValueError, KeyError):
-        pass
-    if have != want:
-        npm = shutil.which("npm")
-        assert npm, "npm not found: the browser test needs the Debian package npm"
-        try:
-            p = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=BROWSER_DIR,
-                               capture_output=True, text=True, timeout=NPM_CI_TIMEOUT,
-                               stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise AssertionError("npm ci in tests/browser took over %d s" % NPM_CI_TIMEOUT)
-        assert p.returncode == 0, "npm ci in tests/browser failed (%d):\n%s%s" % (
-            p.returncode, p.stdout[-2000:], p.stderr[-2000:])
-    return node
+    assert shutil.which("chromedriver") or os.environ.get("QUIRE_CHROMEDRIVER"), (
+        "chromedriver not found: the browser test needs the Debian package chromium-driver")
 
 
-def _run_browser(node, pages):
-    args = [node, os.path.join(BROWSER_DIR, "cors.mjs"), "--chromium", CHROMIUM,
-            "--api", API, "--timeout-ms", "20000"]
+def _run_browser(pages):
+    args = [sys.executable, os.path.join(BROWSER_DIR, "cors_webdriver.py"), "--chromium", CHROMIUM,
+            "--api", API, "--timeout", "20"]
     for name, url in pages:
         args += ["--page", "%s=%s" % (name, url)]
     try:
         p = subprocess.run(args, cwd=BROWSER_DIR, capture_output=True, text=True,
-                           timeout=NODE_TIMEOUT, stdin=subprocess.DEVNULL)
+                           timeout=DRIVER_TIMEOUT, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as e:
         raise AssertionError("the browser run took over %d s; stderr: %s" % (
-            NODE_TIMEOUT, str(e.stderr or "")[-2000:]))
+            DRIVER_TIMEOUT, str(e.stderr or "")[-2000:]))
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-    assert lines, "cors.mjs printed no JSON (exit %d):\n%s%s" % (
+    assert lines, "cors_webdriver.py printed no JSON (exit %d):\n%s%s" % (
         p.returncode, p.stdout[-2000:], p.stderr[-3000:])
     out = json.loads(lines[-1])
     assert p.returncode == 0 and not out.get("error"), "the browser run failed (exit %d): %s\n%s" % (
@@ -158,7 +138,7 @@ def _run_once():
     allowed = next((o for o in origins if o.startswith("http://127.0.0.1:")), None)
     assert allowed, ("QUIRE_ALLOWED_ORIGINS (%r) has no http://127.0.0.1:PORT origin for the "
                      "browser test's allowed page" % origins)
-    node = _ensure_tools()
+    _ensure_tools()
     aport = _serve(int(allowed.rsplit(":", 1)[1]))
     rport = _serve(0)
     refused = "http://127.0.0.1:%d" % rport
@@ -174,7 +154,7 @@ def _run_once():
             return "http://127.0.0.1:%d/cors.html?%s" % (port, q)
 
         t0 = time.time()
-        out = _run_browser(node, [("allowed", url(aport, "allowed")),
+        out = _run_browser([("allowed", url(aport, "allowed")),
                                   ("refused", url(rport, "refused"))])
         signup = out["pages"]["allowed"]["result"]["steps"].get("signup") or {}
         if signup.get("status") == 429 and attempt == 0:
