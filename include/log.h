@@ -28,6 +28,12 @@ void	log_msg_(enum log_level, const char *reqid, const char *func,
 void	log_request(const char *method, const char *route, const char *path,
 	    int status, double dur_ms, const char *reqid, const char *pool);
 
+/*
+ * Request lines are buffered (up to 4 KiB) and written when the worker
+ * has nothing else to do: call this before waiting for work and at exit.
+ */
+void	log_flush(void);
+
 /* Appends v to b as a logfmt value, quoted when needed. */
 struct buf;
 void	log_value(struct buf *, const char *v);

@@ -84,19 +84,45 @@ log_value(struct buf *b, const char *v)
 	buf_putc(b, '"');
 }
 
+/*
+ * Request lines wait here until the worker is idle (log_flush) or the
+ * buffer is full. One write of at most PIPE_BUF bytes stays whole when
+ * several workers share the log (a pipe, or a file opened to append).
+ */
+static char	 pending[4096];
+static size_t	 npending;
+
 static void
-flush(struct buf *b)
+write_all(const char *p, size_t len)
 {
 	ssize_t	 n;
 	size_t	 off;
 
+	for (off = 0; off < len; off += (size_t)n)
+		if ((n = write(STDERR_FILENO, p + off, len - off)) <= 0)
+			break;
+}
+
+void
+log_flush(void)
+{
+
+	if (npending > 0) {
+		write_all(pending, npending);
+		npending = 0;
+	}
+}
+
+static void
+flush(struct buf *b)
+{
+
 	buf_putc(b, '\n');
 	if (buf_err(b) != QERR_OK)
 		return;
-	/* One write per line keeps lines from several workers whole. */
-	for (off = 0; off < b->len; off += (size_t)n)
-		if ((n = write(STDERR_FILENO, b->p + off, b->len - off)) <= 0)
-			break;
+	/* Keep lines in order: what waits goes first. */
+	log_flush();
+	write_all(b->p, b->len);
 }
 
 void
@@ -130,12 +156,14 @@ void
 log_request(const char *method, const char *route, const char *path,
     int status, double dur_ms, const char *reqid, const char *pool)
 {
-	struct buf	 b;
+	static struct buf b;
 	char		 cut[257];
 
 	if (LOG_INFO < min_level)
 		return;
-	buf_init(&b, 8192);
+	if (b.max == 0)
+		buf_init(&b, 8192);
+	buf_reset(&b);
 	put_time(&b);
 	buf_printf(&b, " level=info app=%s pid=%ld reqid=", prog,
 	    pid);
@@ -147,8 +175,16 @@ log_request(const char *method, const char *route, const char *path,
 	buf_puts(&b, " path=");
 	snprintf(cut, sizeof(cut), "%s", path);
 	log_value(&b, cut);
-	buf_printf(&b, " status=%d duration_ms=%.3f pool=%s", status, dur_ms,
+	buf_printf(&b, " status=%d duration_ms=%.3f pool=%s\n", status, dur_ms,
 	    pool != NULL ? pool : "-");
-	flush(&b);
-	buf_free(&b);
+	if (buf_err(&b) != QERR_OK)
+		return;
+	if (npending + b.len > sizeof(pending))
+		log_flush();
+	if (b.len > sizeof(pending)) {
+		write_all(b.p, b.len);
+		return;
+	}
+	memcpy(pending + npending, b.p, b.len);
+	npending += b.len;
 }

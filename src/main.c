@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -119,6 +121,20 @@ next_conn(int lfd)
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		accepting = 0;
 		err = errno;
+		if (fd == -1 && (err == EAGAIN || err == EWOULDBLOCK)) {
+			/*
+			 * Idle (the listening socket is non-blocking): the
+			 * moment to write the buffered log lines, then wait.
+			 */
+			struct pollfd	 pfd = { lfd, POLLIN, 0 };
+
+			log_flush();
+			accepting = 1;
+			if (!stopping)
+				(void)poll(&pfd, 1, -1);
+			accepting = 0;
+			continue;
+		}
 		if (fd >= 0) {
 			(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 			(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -126,7 +142,6 @@ next_conn(int lfd)
 		}
 		switch (err) {
 		case EINTR:
-		case EAGAIN:
 		case ECONNABORTED:
 		case EPROTO:
 			continue;
@@ -173,7 +188,7 @@ serve(const struct conf *conf)
 	struct arena	*arena;
 	struct buf	 out;
 	double		 ms;
-	int		 nolisten, fd;
+	int		 nolisten, fd, fl;
 
 	if (FCGX_Init() != 0) {
 		log_msg(LOG_ERROR, NULL, "FCGX_Init failed");
@@ -204,6 +219,12 @@ serve(const struct conf *conf)
 	}
 	buf_init(&out, BOUND_RESPONSE);
 	signals(on_stop, 1);
+	/* Shared by every worker; each handles EAGAIN in next_conn(). */
+	fl = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL);
+	if (fl == -1 || fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, fl | O_NONBLOCK) == -1) {
+		log_msg(LOG_ERROR, NULL, "listening socket: %s", strerror(errno));
+		return 1;
+	}
 	log_msg(LOG_DEBUG, NULL, "worker ready");
 
 	while (!stopping) {
@@ -248,6 +269,7 @@ serve(const struct conf *conf)
 	arena_free(arena);
 	FCGX_Free(&fr, 1);
 	close(nolisten);
+	log_flush();
 	log_msg(LOG_DEBUG, NULL, "worker stopped");
 	return 0;
 }

@@ -137,6 +137,14 @@ def check_envelope_error(r, status, code):
     return j
 
 
+def log_lines(rid, timeout=5):
+    """The app's request lines for request id rid, once written: workers
+    write their buffered lines when they go idle."""
+    def found():
+        return [l for l in app_log().splitlines() if "reqid=%s " % rid in l]
+    return wait_for(found, timeout=timeout, what="log line of %s" % rid)
+
+
 def app_log():
     with open(os.path.join(RUN_DIR, "app.log"), errors="replace") as f:
         return f.read()

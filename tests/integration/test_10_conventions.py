@@ -4,7 +4,7 @@ rules, and the operations routes /health and /health/db."""
 import re
 import uuid
 
-from lib import (app_log, check_envelope_error, get, post, request)
+from lib import (app_log, check_envelope_error, get, log_lines, post, request)
 
 
 def test_health_shape():
@@ -84,12 +84,12 @@ def test_one_log_line_per_request():
     rid = "logline-" + uuid.uuid4().hex
     get("/health/", headers={"X-Request-Id": rid})
     get("/nope", headers={"X-Request-Id": rid + "b"})
-    lines = [l for l in app_log().splitlines() if "reqid=%s " % rid in l]
+    lines = log_lines(rid)
     assert len(lines) == 1, lines
     l = lines[0]
     assert "method=GET" in l and "path=/health" in l and "status=200" in l, l
     assert re.search(r"duration_ms=[0-9]+\.[0-9]+", l), l
-    lines = [l for l in app_log().splitlines() if "reqid=%sb " % rid in l]
+    lines = log_lines(rid + "b")
     assert len(lines) == 1 and "status=404" in lines[0], lines
 
 

@@ -10,7 +10,7 @@ import statistics
 import time
 import uuid
 
-from lib import (addr, app_log, bearer, check_envelope_error, get, hdr, post, psql, request, unique_email, wait_for)
+from lib import (addr, app_log, bearer, check_envelope_error, get, hdr, log_lines, post, psql, request, unique_email, wait_for)
 
 PW = "correct horse 1"
 
@@ -228,17 +228,15 @@ def test_rate_limit_per_address():
 
 def test_rate_limit_per_email_across_workers():
     r, email = signup()
-    statuses = [post("/auth/login", json_body={"email": email, "password": "wrong-pass"}, headers=hdr()).status
-                for _ in range(11)]
+    tag = uuid.uuid4().hex
+    statuses = [post("/auth/login", json_body={"email": email, "password": "wrong-pass"},
+                     headers=hdr({"X-Request-Id": "rle-%s-%d" % (tag, i)})).status for i in range(11)]
     assert statuses[:9] == [401] * 9 and statuses[10] == 429, statuses
     # Even the right password is refused while limited.
     r = post("/auth/login", json_body={"email": email, "password": PW}, headers=hdr())
     check_envelope_error(r, 429, "RATE_LIMITED")
     # Several workers served these attempts: the limit is shared.
-    pids = set()
-    for line in app_log().splitlines():
-        if "path=/auth/login" in line and "status=429" in line:
-            pids.add(line.split(" pid=")[1].split()[0])
+    pids = {log_lines("rle-%s-%d" % (tag, i))[0].split(" pid=")[1].split()[0] for i in range(11)}
     assert len(pids) >= 2, pids
 
 
@@ -296,8 +294,13 @@ def test_session_visible_right_after_signup():
 def test_no_secret_in_logs():
     r, email = signup(password="Secret-pass-XYZ-123")
     tok = r.json["data"]["token"]
-    get("/auth/me", headers=bearer(tok))
-    post("/auth/login", json_body={"email": email, "password": "Secret-pass-XYZ-123"}, headers=hdr())
+    tag = uuid.uuid4().hex
+    get("/auth/me", headers=dict(bearer(tok), **{"X-Request-Id": "sec-me-" + tag}))
+    post("/auth/login", json_body={"email": email, "password": "Secret-pass-XYZ-123"},
+         headers=hdr({"X-Request-Id": "sec-login-" + tag}))
+    # Wait until both lines are written, then look at everything.
+    log_lines("sec-me-" + tag)
+    log_lines("sec-login-" + tag)
     log = app_log()
     assert "Secret-pass-XYZ-123" not in log
     assert tok not in log

@@ -115,11 +115,8 @@ def test_reads_survive_replica_restart_and_return_to_it():
 
 
 def _pool_of(rid):
-    from lib import app_log
-    for line in app_log().splitlines():
-        if "reqid=%s " % rid in line:
-            return line.rsplit("pool=", 1)[1].strip()
-    return None
+    from lib import log_lines
+    return log_lines(rid)[0].rsplit("pool=", 1)[1].strip()
 
 
 def test_primary_down_writes_503_reads_200():
