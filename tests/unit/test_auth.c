@@ -15,26 +15,11 @@
 #include "auth.h"
 #include "conf.h"
 #include "tap.h"
+#include "table.h"
 
 /* Two well-formed tokens (43 base64url characters). */
 #define T1	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
 #define T2	"0123456789-_0123456789-_0123456789-_0123456"
-
-struct kv {
-	const char	*name;
-	const char	*value;
-};
-
-static const char *
-table_get(const char *name, void *arg)
-{
-	const struct kv	*kv = arg;
-
-	for (; kv->name != NULL; kv++)
-		if (strcmp(kv->name, name) == 0)
-			return kv->value;
-	return NULL;
-}
 
 static int
 b64url(const char *s, size_t n)

@@ -9,25 +9,9 @@
 
 #include "conf.h"
 #include "tap.h"
+#include "table.h"
 
 #define PRIMARY	"postgresql://quire@db1/quire"
-
-struct kv {
-	const char	*name;
-	const char	*value;
-};
-
-/* The conf_getter over a NULL-terminated kv array. */
-static const char *
-table_get(const char *name, void *arg)
-{
-	const struct kv	*kv = arg;
-
-	for (; kv->name != NULL; kv++)
-		if (strcmp(kv->name, name) == 0)
-			return kv->value;
-	return NULL;
-}
 
 static void
 test_defaults(void)

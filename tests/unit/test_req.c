@@ -13,22 +13,7 @@
 #include "conf.h"
 #include "req.h"
 #include "tap.h"
-
-struct kv {
-	const char	*name;
-	const char	*value;
-};
-
-static const char *
-table_get(const char *name, void *arg)
-{
-	const struct kv	*kv = arg;
-
-	for (; kv->name != NULL; kv++)
-		if (strcmp(kv->name, name) == 0)
-			return kv->value;
-	return NULL;
-}
+#include "table.h"
 
 /* The fake body: hands out at most chunk bytes a call, then 0 or -1. */
 struct fake {

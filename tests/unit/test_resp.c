@@ -16,24 +16,9 @@
 #include "conf.h"
 #include "resp.h"
 #include "tap.h"
+#include "table.h"
 
 #define REQID	"test-id-1"
-
-struct kv {
-	const char	*name;
-	const char	*value;
-};
-
-static const char *
-table_get(const char *name, void *arg)
-{
-	const struct kv	*kv = arg;
-
-	for (; kv->name != NULL; kv++)
-		if (strcmp(kv->name, name) == 0)
-			return kv->value;
-	return NULL;
-}
 
 /* A rendered answer split into its parts. */
 struct answer {

@@ -14,27 +14,12 @@
 #include "conf.h"
 #include "resp.h"
 #include "tap.h"
+#include "table.h"
 #include "valid.h"
 
 #define EMOJI	"\xf0\x9f\x98\x80"	/* U+1F600, 4 bytes */
 #define EACUTE	"\xc3\xa9"		/* U+00E9, 2 bytes */
 #define RLM	"\xe2\x80\x8f"		/* U+200F, 3 bytes */
-
-struct kv {
-	const char	*name;
-	const char	*value;
-};
-
-static const char *
-table_get(const char *name, void *arg)
-{
-	const struct kv	*kv = arg;
-
-	for (; kv->name != NULL; kv++)
-		if (strcmp(kv->name, name) == 0)
-			return kv->value;
-	return NULL;
-}
 
 /*
  * A field value in a table row: absent, a JSON literal, or the string
