@@ -6,6 +6,7 @@ import json
 import os
 import random
 import subprocess
+import subprocess
 import time
 import uuid
 
@@ -185,3 +186,26 @@ def eventually(fn, timeout=5):
             if time.time() >= end:
                 raise
         time.sleep(0.05)
+
+
+def make_admin(tag="admin"):
+    """Creates an admin with quirectl create-admin and logs in; returns
+    (token, user)."""
+    email = unique_email(tag)
+    ctl = os.path.join(ROOT, "build", "quirectl")
+    for attempt in range(60):
+        # build/quirectl may be being relinked by a concurrent `make`.
+        try:
+            p = subprocess.run([ctl, "create-admin", "--email", email, "--name", "Root"],
+                               input="admin-password-1\n", capture_output=True, text=True,
+                               env=dict(os.environ, QUIRE_PRIMARY_URL=ENV["QUIRE_PRIMARY_URL"]), timeout=30)
+            break
+        except OSError:
+            if attempt == 59:
+                raise
+            time.sleep(0.5)
+    assert p.returncode == 0, p.stderr
+    r = post("/auth/login", json_body={"email": email, "password": "admin-password-1"}, headers=hdr())
+    assert r.status == 200, r
+    assert r.json["data"]["user"]["role"] == "admin"
+    return r.json["data"]["token"], r.json["data"]["user"]

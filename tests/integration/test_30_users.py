@@ -12,7 +12,7 @@ import subprocess
 import time
 import uuid
 
-from lib import (ENV, ROOT, addr, bearer, check_envelope_error, eventually, get, hdr, post, psql, request, unique_email)
+from lib import (ENV, ROOT, addr, bearer, check_envelope_error, eventually, get, hdr, make_admin, post, psql, request, unique_email)
 
 PW = "correct horse 1"
 USER_KEYS = {"id", "name", "email", "emailVerified", "image", "role", "createdAt", "updatedAt"}
@@ -53,26 +53,6 @@ def delete(path, tok=None):
     return request("DELETE", path, headers=bearer(tok) if tok else {})
 
 
-def make_admin():
-    email = unique_email("admin30")
-    ctl = os.path.join(ROOT, "build", "quirectl")
-    for attempt in range(60):
-        # build/quirectl may be being relinked by a concurrent `make`.
-        try:
-            p = subprocess.run([ctl, "create-admin", "--email", email, "--name", "Root"],
-                               input="admin-password-1\n", capture_output=True, text=True,
-                               env=dict(os.environ, QUIRE_PRIMARY_URL=ENV["QUIRE_PRIMARY_URL"]), timeout=30)
-            break
-        except OSError:
-            if attempt == 59:
-                raise
-            time.sleep(0.5)
-    assert p.returncode == 0, p.stderr
-    r = login(email, "admin-password-1")
-    assert r.status == 200, r
-    assert r.json["data"]["user"]["role"] == "admin"
-    return r.json["data"]["token"], r.json["data"]["user"]
-
 
 _admin = []
 
@@ -80,7 +60,7 @@ _admin = []
 def admin():
     """(token, user) of an admin made for this file."""
     if not _admin or get("/auth/me", headers=bearer(_admin[0][0])).status != 200:
-        _admin[:] = [make_admin()]
+        _admin[:] = [make_admin("admin30")]
     return _admin[0]
 
 

@@ -13,7 +13,7 @@ import subprocess
 import time
 import uuid
 
-from lib import (ENV, ROOT, addr, bearer, check_envelope_error, eventually, get, hdr, post, psql, request, unique_email)
+from lib import (ENV, ROOT, addr, bearer, check_envelope_error, eventually, get, hdr, make_admin, post, psql, request, unique_email)
 
 PW = "correct horse 1"
 POST_KEYS = {"id", "title", "content", "published", "authorId", "author", "createdAt", "updatedAt"}
@@ -38,26 +38,6 @@ def signup(name="Poster"):
     return r.json["data"]["token"], r.json["data"]["user"]
 
 
-def make_admin():
-    email = unique_email("admin40")
-    ctl = os.path.join(ROOT, "build", "quirectl")
-    for attempt in range(60):
-        # build/quirectl may be being relinked by a concurrent `make`.
-        try:
-            p = subprocess.run([ctl, "create-admin", "--email", email, "--name", "Root"],
-                               input="admin-password-1\n", capture_output=True, text=True,
-                               env=dict(os.environ, QUIRE_PRIMARY_URL=ENV["QUIRE_PRIMARY_URL"]), timeout=30)
-            break
-        except OSError:
-            if attempt == 59:
-                raise
-            time.sleep(0.5)
-    assert p.returncode == 0, p.stderr
-    r = post("/auth/login", json_body={"email": email, "password": "admin-password-1"}, headers=hdr())
-    assert r.status == 200, r
-    assert r.json["data"]["user"]["role"] == "admin"
-    return r.json["data"]["token"], r.json["data"]["user"]
-
 
 _admin = []
 
@@ -65,7 +45,7 @@ _admin = []
 def admin():
     """(token, user) of an admin made for this file."""
     if not _admin or get("/auth/me", headers=bearer(_admin[0][0])).status != 200:
-        _admin[:] = [make_admin()]
+        _admin[:] = [make_admin("admin40")]
     return _admin[0]
 
 
