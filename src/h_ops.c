@@ -29,64 +29,75 @@ h_ops_health(struct req *r)
 	return r->status;
 }
 
-static int
-server(struct jw *w, struct db *db, struct dbconn *c, const char *key)
-{
+/* One server as /health/db saw it. */
+struct seen {
+	struct dbconn	*c;		/* NULL: no replica configured */
+	int		 up;
 	double		 ms, lag;
-	enum qerr	 e;
+};
+
+static void
+check(struct db *db, struct dbconn *c, struct seen *s)
+{
+
+	s->c = c;
+	s->up = c == NULL || db_check(db, c, &s->ms, &s->lag) == QERR_OK;
+}
+
+static void
+server(struct jw *w, const struct seen *s, const char *key)
+{
 
 	if (key != NULL)
 		jw_key(w, key);
 	jw_obj(w);
 	jw_key(w, "status");
-	if (c == NULL) {
-		jw_str(w, "none");
-		jw_key(w, "latencyMs");
-		jw_null(w);
-		jw_key(w, "lagSeconds");
-		jw_null(w);
-		jw_obj_end(w);
-		return 1;
-	}
-	e = db_check(db, c, &ms, &lag);
-	jw_str(w, e == QERR_OK ? "up" : "down");
+	jw_str(w, s->c == NULL ? "none" : s->up ? "up" : "down");
 	jw_key(w, "latencyMs");
-	if (e == QERR_OK)
-		jw_double(w, ms, 3);
+	if (s->c != NULL && s->up)
+		jw_double(w, s->ms, 3);
 	else
 		jw_null(w);
-	if (c->is_replica) {
+	if (s->c == NULL || s->c->is_replica) {
 		jw_key(w, "lagSeconds");
-		if (e == QERR_OK)
-			jw_double(w, lag, 3);
+		if (s->c != NULL && s->up)
+			jw_double(w, s->lag, 3);
 		else
 			jw_null(w);
 	}
 	jw_obj_end(w);
-	return e == QERR_OK;
 }
 
 int
 h_ops_health_db(struct req *r)
 {
+	struct seen	 prim, reps[CONF_MAX_REPLICAS];
 	struct buf	 body;
 	struct jw	 w;
-	size_t		 i;
-	int		 pup, rup;
+	size_t		 i, n;
+	int		 rup;
 
+	check(r->db, &r->db->primary, &prim);
+	n = r->db->nreplicas;
+	rup = 1;
+	for (i = 0; i < n; i++) {
+		check(r->db, &r->db->replicas[i], &reps[i]);
+		rup &= reps[i].up;
+	}
+	if (n == 0)
+		check(r->db, NULL, &reps[0]);
 	buf_init(&body, 4096);
 	jw_init(&w, &body);
 	jw_obj(&w);
 	/* Status goes first but is known last: write the servers, then wrap. */
-	pup = server(&w, r->db, &r->db->primary, "primary");
-	rup = server(&w, r->db, r->db->nreplicas > 0 ? &r->db->replicas[0] :
-	    NULL, "replica");
+	server(&w, &prim, "primary");
+	server(&w, &reps[0], "replica");
 	/* With several replicas, "replica" is the first; all are listed too. */
-	if (r->db->nreplicas > 1) {
+	if (n > 1) {
 		jw_key(&w, "replicas");
 		jw_arr(&w);
-		for (i = 0; i < r->db->nreplicas; i++)
-			rup &= server(&w, r->db, &r->db->replicas[i], NULL);
+		for (i = 0; i < n; i++)
+			server(&w, &reps[i], NULL);
 		jw_arr_end(&w);
 	}
 	jw_obj_end(&w);
@@ -95,7 +106,7 @@ h_ops_health_db(struct req *r)
 		buf_free(&body);
 		return resp_error(r, ERR_INTERNAL, NULL);
 	}
-	if (!pup) {
+	if (!prim.up) {
 		resp_error(r, ERR_SERVICE_UNAVAILABLE, "Primary database unavailable");
 		buf_puts(&r->meta, "{\"status\":\"down\",");
 		buf_append(&r->meta, body.p + 1, body.len - 1);
