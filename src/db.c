@@ -463,29 +463,37 @@ db_check(struct db *db, struct dbconn *c, double *ms, double *lag)
 	PGresult		*res;
 	double			 t0;
 	enum qerr		 e;
-	int			 ok;
+	int			 ok, reused;
 
-	*ms = 0;
-	*lag = 0;
-	t0 = req_now();
-	if ((e = db_connect(db, c)) != QERR_OK)
-		return e;
 	d = &stmt_defs[c->is_replica ? STMT_REPLICA_STATUS : STMT_PING];
-	res = PQexecPrepared(c->conn, d->name, 0, NULL, NULL, NULL, 0);
-	*ms = (req_now() - t0) * 1000.0;
-	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-	if (ok && c->is_replica) {
-		*lag = strtod(PQgetvalue(res, 0, 1), NULL);
-		shm_replica_set((int)(c - db->replicas),
-		    shm_parse_lsn(PQgetvalue(res, 0, 2)), *lag, req_now());
-	}
-	PQclear(res);
-	if (!ok) {
+	/*
+	 * Like any read: a connection kept from before may have died with
+	 * a restart of its server, so a failure on it earns one retry on a
+	 * fresh connection before the server is called down.
+	 */
+	for (;;) {
+		*ms = 0;
+		*lag = 0;
+		reused = c->conn != NULL;
+		t0 = req_now();
+		if ((e = db_connect(db, c)) != QERR_OK)
+			return e;
+		res = PQexecPrepared(c->conn, d->name, 0, NULL, NULL, NULL, 0);
+		*ms = (req_now() - t0) * 1000.0;
+		ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+		if (ok && c->is_replica) {
+			*lag = strtod(PQgetvalue(res, 0, 1), NULL);
+			shm_replica_set((int)(c - db->replicas),
+			    shm_parse_lsn(PQgetvalue(res, 0, 2)), *lag, req_now());
+		}
+		PQclear(res);
+		if (ok)
+			return QERR_OK;
 		c->errors++;
 		conn_drop(c);
-		return QERR_DB_DOWN;
+		if (!reused)
+			return QERR_DB_DOWN;
 	}
-	return QERR_OK;
 }
 
 void
