@@ -531,8 +531,8 @@ def run_limit(stack, a, lim, stmtsql, raw):
     for k in list(env):
         if k.startswith("PG"):
             del env[k]
-    # The session settings every app connection has (src/db.c).
-    env["PGOPTIONS"] = "-c TimeZone=UTC -c DateStyle=ISO,YMD"
+    # The fixed session settings every app connection has (src/stmts.c).
+    env["PGOPTIONS"] = run_tool([stmtsql, "--options"]).strip()
     warm = max(a.warmup, PGBENCH_MIN_WARMUP)
     prefix = os.path.join(stack.work, "pgbench-log", "lim" + lim)
     os.makedirs(os.path.dirname(prefix), exist_ok=True)

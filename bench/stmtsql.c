@@ -4,6 +4,7 @@
  * that the pgbench limits run exactly what the app runs:
  *
  *   stmtsql post_get          ->  <nparams> TAB <sql>
+ *   stmtsql --options         ->  the fixed session settings as PGOPTIONS
  *
  * bench/bench.py compiles it against src/stmts.c on every run.
  */
@@ -20,8 +21,15 @@ main(int argc, char **argv)
 	int	 i;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: stmtsql NAME\n");
+		fprintf(stderr, "usage: stmtsql NAME | --options\n");
 		return 2;
+	}
+	if (strcmp(argv[1], "--options") == 0) {
+		for (i = 0; stmt_settings[i].name != NULL; i++)
+			printf("%s-c %s=%s", i > 0 ? " " : "",
+			    stmt_settings[i].name, stmt_settings[i].value);
+		printf("\n");
+		return 0;
 	}
 	for (i = 0; i < STMT__MAX; i++) {
 		if (stmt_defs[i].name != NULL &&

@@ -69,4 +69,13 @@ struct stmt_def {
 
 extern const struct stmt_def stmt_defs[STMT__MAX];
 
+/* A session setting every connection gets (SET name = 'value'). */
+struct stmt_setting {
+	const char	*name;
+	const char	*value;
+};
+
+/* The fixed session settings; ends with a NULL name. */
+extern const struct stmt_setting stmt_settings[];
+
 #endif
