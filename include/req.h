@@ -67,6 +67,7 @@ struct req {
 	int			 wrote;		/* a write committed during this request */
 	int			 revoked;	/* the write ended or changed sessions */
 	const char		*ryw_key;	/* the caller's token hash: its writes' key */
+	uint64_t		 lsn_after;	/* WAL end after the last write, if read with it */
 
 	int			 status;
 	const char		*err_code;	/* NULL on success */

@@ -343,6 +343,66 @@ clear_result(void *p)
 	PQclear(p);
 }
 
+/*
+ * Runs a write and then reads where the primary's WAL ends, in one round
+ * trip (pipeline mode). Each has its own Sync, so the write commits
+ * first and the position read after it covers its commit record: in one
+ * implicit transaction the position would be read before the commit.
+ * Returns the write's result (NULL if the connection failed) and sets
+ * *lsn, or leaves it 0 when the position could not be read.
+ */
+static PGresult *
+exec_then_lsn(struct dbconn *c, const struct stmt_def *d,
+    const char *const *params, uint64_t *lsn)
+{
+	const struct stmt_def	*l = &stmt_defs[STMT_WAL_LSN];
+	PGresult		*pr = NULL, *x;
+	ExecStatusType		 st;
+	int			 syncs = 0, nulls = 0, nth = 0;
+
+	*lsn = 0;
+	if (PQenterPipelineMode(c->conn) != 1)
+		return PQexecPrepared(c->conn, d->name, d->nparams, params,
+		    NULL, NULL, 0);
+	if (PQsendQueryPrepared(c->conn, d->name, d->nparams, params,
+	    NULL, NULL, 0) != 1 || PQpipelineSync(c->conn) != 1 ||
+	    PQsendQueryPrepared(c->conn, l->name, 0, NULL, NULL, NULL, 0) != 1 ||
+	    PQpipelineSync(c->conn) != 1)
+		syncs = 2;	/* nothing more will come: a broken connection */
+	/* Query 1's result, NULL, SYNC; query 2's result, NULL, SYNC. */
+	while (syncs < 2 && nulls < 2) {
+		if ((x = PQgetResult(c->conn)) == NULL) {
+			nulls++;
+			continue;
+		}
+		nulls = 0;
+		st = PQresultStatus(x);
+		if (st == PGRES_PIPELINE_SYNC) {
+			syncs++;
+			nth++;
+			PQclear(x);
+		} else if (nth == 0 && pr == NULL)
+			pr = x;
+		else {
+			if (nth == 1 && st == PGRES_TUPLES_OK &&
+			    PQntuples(x) == 1)
+				*lsn = shm_parse_lsn(PQgetvalue(x, 0, 0));
+			PQclear(x);
+		}
+	}
+	if (syncs < 2 || PQexitPipelineMode(c->conn) != 1) {
+		/* Out of step with the server: start afresh next time. */
+		*lsn = 0;
+		conn_drop(c);
+		if (pr == NULL || PQresultStatus(pr) == PGRES_TUPLES_OK ||
+		    PQresultStatus(pr) == PGRES_COMMAND_OK)
+			return pr;
+		PQclear(pr);
+		return NULL;
+	}
+	return pr;
+}
+
 enum qerr
 db_exec(struct req *r, enum db_target t, enum stmt s,
     const char *const *params, PGresult **res)
@@ -355,9 +415,13 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 	enum qerr		 e;
 	const char		*state;
 	double			 t0, ms;
-	int			 attempt, retryable;
+	int			 attempt, retryable, with_lsn;
+	uint64_t		 lsn = 0;
 
 	*res = NULL;
+	/* Read-your-writes needs the WAL position after a lone write. */
+	with_lsn = (d->flags & STMT_WRITE) && !(d->flags & STMT_PLAIN) &&
+	    !db->in_tx && db->nreplicas > 0 && r->ryw_key != NULL;
 	/* Reads are idempotent, and so is a BEGIN: one retry on a fresh connection. */
 	retryable = ((d->flags & STMT_READ) || s == STMT_BEGIN) && !db->in_tx;
 	for (attempt = 0; ; attempt++) {
@@ -375,6 +439,8 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 		t0 = req_now();
 		if (d->flags & STMT_PLAIN)
 			pr = PQexec(c->conn, d->sql);
+		else if (with_lsn)
+			pr = exec_then_lsn(c, d, params, &lsn);
 		else
 			pr = PQexecPrepared(c->conn, d->name, d->nparams,
 			    params, NULL, NULL, 0);
@@ -387,8 +453,10 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 				    "%.1f ms", d->name, c->name, ms);
 			r->pool = c->name;
 			metrics_statement(c->is_replica, (d->flags & STMT_WRITE) != 0);
-			if ((d->flags & STMT_WRITE) && !db->in_tx)
+			if ((d->flags & STMT_WRITE) && !db->in_tx) {
 				r->wrote = 1;
+				r->lsn_after = lsn;
+			}
 			if (arena_defer(r->arena, clear_result, pr) != QERR_OK)
 				return QERR_NOMEM;
 			*res = pr;
@@ -441,8 +509,10 @@ db_commit(struct req *r)
 
 	e = db_exec(r, DB_PRIMARY, STMT_COMMIT, NULL, &res);
 	r->db->in_tx = 0;
-	if (e == QERR_OK)
+	if (e == QERR_OK) {
 		r->wrote = 1;
+		r->lsn_after = 0;
+	}
 	/* A COMMIT whose answer was lost may or may not have happened. */
 	return e;
 }
@@ -516,9 +586,11 @@ db_note_writes(struct req *r)
 	key = r->ryw_key;
 	if (key == NULL && !r->revoked)
 		return;
-	if (db_exec(r, DB_PRIMARY, STMT_WAL_LSN, NULL, &res) != QERR_OK ||
+	/* Read with the last write when it was a lone statement. */
+	lsn = r->lsn_after;
+	if (lsn == 0 && (db_exec(r, DB_PRIMARY, STMT_WAL_LSN, NULL, &res) != QERR_OK ||
 	    PQntuples(res) != 1 ||
-	    (lsn = shm_parse_lsn(PQgetvalue(res, 0, 0))) == 0) {
+	    (lsn = shm_parse_lsn(PQgetvalue(res, 0, 0))) == 0)) {
 		/*
 		 * Without the position this client could read stale data;
 		 * say so loudly. The write itself stands.

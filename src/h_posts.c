@@ -116,13 +116,14 @@ h_posts_create(struct req *r)
 {
 	const struct fieldval	*f = r->fields;
 	PGresult		*res;
-	const char		*params[4];
+	const char		*params[5];
 	enum qerr		 e;
 
 	params[0] = f[POST_TITLE].s;
 	params[1] = f[POST_CONTENT].s;
 	params[2] = f[POST_PUBLISHED].present && f[POST_PUBLISHED].b ? "true" : "false";
 	params[3] = r->sess->user.id;
+	params[4] = r->sess->user.name;
 	if ((e = db_exec(r, DB_PRIMARY, STMT_POST_INSERT, params, &res)) != QERR_OK)
 		return resp_qerr(r, e);
 	return post_answer(r, 201, res);

@@ -199,6 +199,7 @@ req_begin(struct req *r, char **envp, req_reader rd, void *ctx)
 	r->wrote = 0;
 	r->revoked = 0;
 	r->ryw_key = NULL;
+	r->lsn_after = 0;
 	r->pool = NULL;
 	r->raw_type = NULL;
 	buf_reset(&r->data);
