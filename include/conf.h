@@ -31,6 +31,7 @@ struct conf {
 	size_t		 nproxies;
 	int		 cookie_secure;
 	long		 session_ttl;		/* seconds */
+	long		 session_cache_ms;	/* sesscache.h; 0: off */
 	size_t		 max_body;		/* bytes */
 	long		 auth_rate_limit;	/* per minute; 0 disables */
 	long		 max_replica_lag;	/* seconds */

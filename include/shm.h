@@ -46,6 +46,10 @@ void		 shm_raise_floor(uint64_t lsn);
 /* The floor alone: what every session check needs (revocations). */
 uint64_t	 shm_floor(void);
 
+/* The session cache's generation on this host (sesscache.h). */
+uint64_t	 shm_auth_gen(void);
+void		 shm_auth_bump(void);
+
 /* The last known replay position and lag of replica i, and when they were read. */
 void		 shm_replica_get(int i, uint64_t *lsn, double *lag, double *at);
 void		 shm_replica_set(int i, uint64_t lsn, double lag, double at);

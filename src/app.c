@@ -16,6 +16,7 @@
 #include "mem.h"
 #include "resp.h"
 #include "route.h"
+#include "sesscache.h"
 #include "valid.h"
 
 static void
@@ -163,5 +164,8 @@ app_handle(struct req *r)
 	if (rt->body != NULL && check_body(r) != 0)
 		return;
 	(void)rt->handler(r);
+	/* Before the answer goes out: no worker may vouch for the old state. */
+	if (r->wrote && r->revoked)
+		sesscache_invalidate();
 	db_note_writes(r);
 }

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mem.h"
 #include "resp.h"
+#include "sesscache.h"
 #include "shm.h"
 
 static int
@@ -197,6 +198,7 @@ auth_resolve(struct req *r)
 	const char	*tok, *params[2];
 	char		 buf[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1];
 	char		 ttl[24], *tok_for_cookie;
+	uint64_t	 gen;
 	enum qerr	 e;
 	int		 via_cookie;
 
@@ -222,6 +224,14 @@ auth_resolve(struct req *r)
 	 */
 	if ((r->ryw_key = arena_strdup(r->arena, hash)) == NULL)
 		return QERR_NOMEM;
+	if ((s = sesscache_get(hash, r->arena)) != NULL) {
+		s->via_cookie = via_cookie;
+		r->min_lsn = shm_required_lsn(shm_key(hash));
+		r->sess = s;
+		return QERR_OK;
+	}
+	/* Read before the lookup: a change meanwhile makes the entry old. */
+	gen = sesscache_gen();
 	r->min_lsn = shm_floor();
 	params[0] = hash;
 	if ((e = db_exec(r, DB_READ, STMT_SESSION_LOOKUP, params, &res)) != QERR_OK)
@@ -252,7 +262,8 @@ auth_resolve(struct req *r)
 			if (via_cookie)
 				auth_set_cookie(r, tok_for_cookie);
 		}
-	}
+	} else
+		sesscache_put(hash, s, gen);
 	r->sess = s;
 	return QERR_OK;
 }

@@ -32,6 +32,7 @@ struct num_var {
 static const struct num_var num_vars[] = {
 	{ "QUIRE_COOKIE_SECURE", K_BOOL, "1", 0, 1, OFF(cookie_secure) },
 	{ "QUIRE_SESSION_TTL", K_LONG, "604800", 60, 31536000, OFF(session_ttl) },
+	{ "QUIRE_SESSION_CACHE_MS", K_LONG, "1000", 0, 10000, OFF(session_cache_ms) },
 	{ "QUIRE_MAX_BODY", K_SIZE, "1048576", 1024, 64L * 1024 * 1024, OFF(max_body) },
 	{ "QUIRE_AUTH_RATE_LIMIT", K_LONG, "10", 0, 1000000, OFF(auth_rate_limit) },
 	{ "QUIRE_MAX_REPLICA_LAG", K_LONG, "30", 0, 86400, OFF(max_replica_lag) },

@@ -39,6 +39,7 @@
 #include "req.h"
 #include "resp.h"
 #include "route.h"
+#include "sesscache.h"
 #include "shm.h"
 
 #define OUT_KEEP	(64 * 1024)
@@ -213,6 +214,7 @@ serve(const struct conf *conf)
 		return 1;
 	}
 	db_init(&db, conf);
+	sesscache_init(conf->session_cache_ms);
 	if (req_setup(&r, conf, &db, arena) != QERR_OK) {
 		log_msg(LOG_ERROR, NULL, "out of memory at start-up");
 		return 1;
@@ -264,6 +266,7 @@ serve(const struct conf *conf)
 		FCGX_Finish_r(&fr);
 	}
 	db_close(&db);
+	sesscache_free();
 	req_teardown(&r);
 	buf_free(&out);
 	arena_free(arena);

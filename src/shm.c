@@ -34,6 +34,7 @@ struct replica_state {
 struct segment {
 	atomic_flag		 lock;
 	uint64_t		 floor;		/* largest evicted position */
+	_Atomic uint64_t	 auth_gen;	/* bumped when a session or user changes */
 	struct replica_state	 primary;	/* only up_us is used */
 	struct replica_state	 replicas[SHM_REPLICAS];
 	struct slot		 slots[SLOTS];
@@ -181,6 +182,21 @@ shm_raise_floor(uint64_t lsn)
 	if (lsn > seg->floor)
 		seg->floor = lsn;
 	unlock();
+}
+
+uint64_t
+shm_auth_gen(void)
+{
+
+	return seg != NULL ? atomic_load(&seg->auth_gen) : 0;
+}
+
+void
+shm_auth_bump(void)
+{
+
+	if (seg != NULL)
+		atomic_fetch_add(&seg->auth_gen, 1);
 }
 
 void
