@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -82,6 +83,25 @@ jw_arr_end(struct jw *w)
 	unnest(w, ']');
 }
 
+/*
+ * 1 when none of the 8 bytes at p needs escaping: no control character,
+ * no '"', no backslash (bytes of 0x80 and up are UTF-8, passed through).
+ * The usual "has a zero byte" and "has a byte below n" word tricks.
+ */
+static int
+plain8(const unsigned char *p)
+{
+	const uint64_t	 ones = 0x0101010101010101ULL;
+	const uint64_t	 highs = 0x8080808080808080ULL;
+	uint64_t	 v, q, bs, hit;
+
+	memcpy(&v, p, 8);
+	q = v ^ (ones * '"');
+	bs = v ^ (ones * '\\');
+	hit = ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((bs - ones) & ~bs);
+	return (hit & highs) == 0;
+}
+
 void
 jw_escape(struct buf *b, const char *s, size_t n)
 {
@@ -93,8 +113,14 @@ jw_escape(struct buf *b, const char *s, size_t n)
 	buf_putc(b, '"');
 	run = 0;
 	for (i = 0; i < n; i++) {
-		unsigned char c = p[i];
+		unsigned char c;
 
+		/* Skip eight plain bytes at a time: most text needs no escape. */
+		while (n - i >= 8 && plain8(p + i))
+			i += 8;
+		if (i >= n)
+			break;
+		c = p[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		buf_append(b, s + run, i - run);

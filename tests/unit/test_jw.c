@@ -375,6 +375,77 @@ test_all_controls(void)
 	buf_free(&b);
 }
 
+/* The escaping rule one byte at a time: what jw_escape must match. */
+static void
+ref_escape(struct buf *b, const unsigned char *p, size_t n)
+{
+	size_t	 i;
+
+	buf_putc(b, '"');
+	for (i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			buf_printf(b, "\\%c", p[i]);
+		else if (p[i] == '\n')
+			buf_puts(b, "\\n");
+		else if (p[i] == '\r')
+			buf_puts(b, "\\r");
+		else if (p[i] == '\t')
+			buf_puts(b, "\\t");
+		else if (p[i] < 0x20)
+			buf_printf(b, "\\u%04x", p[i]);
+		else
+			buf_putc(b, (char)p[i]);
+	}
+	buf_putc(b, '"');
+}
+
+/*
+ * jw_escape skips eight plain bytes at a time: every byte that must be
+ * escaped, and every neighbour that must not, at every offset around
+ * that stride, in strings of every length up to 24.
+ */
+static void
+test_escape_strides(void)
+{
+	static const unsigned char special[] = { 0x00, 0x01, '\t', '\n', '\r',
+	    0x1f, '"', '\\' };
+	static const unsigned char plain[] = { 0x20, '!', '#', '[', ']', 0x5b,
+	    0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xe2, 0xff, 'a' };
+	unsigned char	 in[24];
+	struct buf	 got, want;
+	size_t		 len, pos, k;
+	int		 bad = 0, runs = 0;
+
+	buf_init(&got, 4096);
+	buf_init(&want, 4096);
+	for (len = 0; len <= sizeof(in); len++) {
+		for (pos = 0; pos < len; pos++) {
+			for (k = 0; k < sizeof(special) + sizeof(plain); k++) {
+				memset(in, 'x', sizeof(in));
+				/* A plain neighbour too, so skipping must stop exactly here. */
+				in[(pos + 7) % len] = plain[k % sizeof(plain)];
+				in[pos] = k < sizeof(special) ? special[k] :
+				    plain[k - sizeof(special)];
+				buf_reset(&got);
+				buf_reset(&want);
+				jw_escape(&got, (const char *)in, len);
+				ref_escape(&want, in, len);
+				runs++;
+				if (got.len != want.len ||
+				    memcmp(got.p, want.p, got.len) != 0) {
+					if (bad++ < 5)
+						ok(0, "len %zu, byte 0x%02x at %zu: got %s want %s",
+						    len, in[pos], pos, got.p, want.p);
+				}
+			}
+		}
+	}
+	ok(bad == 0 && runs > 5000, "%d strings escaped as the byte-at-a-time rule does (%d differ)",
+	    runs, bad);
+	buf_free(&got);
+	buf_free(&want);
+}
+
 /* Errors are sticky and the cap holds. */
 static void
 test_caps(void)
@@ -412,6 +483,7 @@ main(void)
 	test_structure();
 	test_escape();
 	test_all_controls();
+	test_escape_strides();
 	test_caps();
 	return tap_done();
 }
