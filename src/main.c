@@ -99,49 +99,144 @@ fcgx_read(void *ctx, char *dst, size_t n)
 }
 
 /*
- * Waits for the next connection on the listening socket. Returns it with
- * read and write timeouts set, or -1 when told to stop. A stop signal
- * arriving while we wait (or are about to) jumps back here; one arriving
- * later just sets `stopping', and the request then in hand is finished.
+ * Connections the web server keeps open between requests (FCGI_KEEP_CONN:
+ * nginx's fastcgi_keep_conn; lighttpd never asks). A worker watches all
+ * of its own with poll(), so one idle kept connection never holds back a
+ * request waiting on another or in the listening socket's queue.
  */
+#define KEEP_MAX	64
+
+struct keep {
+	int		 fd[KEEP_MAX];		/* idle, between requests */
+	int		 n;
+	int		 ready[KEEP_MAX];	/* with input, from the last poll */
+	int		 nready;
+	struct pollfd	 pfd[KEEP_MAX + 1];
+};
+
+static void
+keep_close_all(struct keep *k)
+{
+
+	while (k->n > 0)
+		close(k->fd[--k->n]);
+	while (k->nready > 0)
+		close(k->ready[--k->nready]);
+}
+
+/* A new connection from the listening socket with its timeouts, or -1. */
 static int
-next_conn(int lfd)
+accept_one(int lfd, int *err)
 {
 	/* A stalled or silent peer is dropped, not waited for. */
 	struct timeval	 tv = { BOUND_IO_TIMEOUT_S, 0 };
+	int		 fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	*err = errno;
+	if (fd >= 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	return fd;
+}
+
+/*
+ * Polls the listening socket and the kept connections; moves those with
+ * input (or hung up) to k->ready. Waits only after writing the buffered
+ * log lines. Returns 1 when the listening socket has a connection.
+ */
+static int
+poll_all(int lfd, struct keep *k)
+{
+	int	 i, n, m, listen_ready;
+	char	 c;
+
+	k->pfd[0].fd = lfd;
+	k->pfd[0].events = POLLIN;
+	for (i = 0; i < k->n; i++) {
+		k->pfd[i + 1].fd = k->fd[i];
+		k->pfd[i + 1].events = POLLIN;
+	}
+	if ((n = poll(k->pfd, (nfds_t)k->n + 1, 0)) == 0) {
+		log_flush();
+		/* A stop from here to the end of the wait jumps out (on_stop). */
+		accepting = 1;
+		n = stopping ? 0 : poll(k->pfd, (nfds_t)k->n + 1, -1);
+		accepting = 0;
+	}
+	if (n <= 0)
+		return 0;
+	listen_ready = (k->pfd[0].revents & POLLIN) != 0;
+	for (i = 0, m = 0; i < k->n; i++) {
+		short	 re = k->pfd[i + 1].revents;
+
+		if (re == 0) {
+			k->fd[m++] = k->fd[i];
+			continue;
+		}
+		/* The web server closing an idle connection is routine. */
+		if ((re & (POLLHUP | POLLERR)) &&
+		    recv(k->fd[i], &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) {
+			close(k->fd[i]);
+			continue;
+		}
+		k->ready[k->nready++] = k->fd[i];
+	}
+	k->n = m;
+	return listen_ready;
+}
+
+/*
+ * Waits for the next request: a kept connection with input, or a new
+ * connection. Returns its descriptor (new ones with read and write
+ * timeouts set), or -1 when told to stop. A stop signal arriving while
+ * we wait (or are about to) jumps back here; one arriving later just sets
+ * `stopping', and the request then in hand is finished.
+ */
+static int
+next_ready(int lfd, struct keep *k)
+{
 	struct timespec	 nap = { 0, 10 * 1000 * 1000 };
-	int		 fd, err;
+	int		 fd, err, listen_ready;
 
 	/* No mask saved: a jump only happens on the way out. */
 	if (sigsetjmp(accept_env, 0) != 0)
 		return -1;
 	for (;;) {
-		accepting = 1;
-		if (stopping) {
-			accepting = 0;
+		if (stopping)
 			return -1;
+		if (k->nready > 0)
+			return k->ready[--k->nready];
+		/*
+		 * Without kept connections (lighttpd, or nginx without
+		 * keep_conn) try the queue first and poll only when it is
+		 * empty; with some, one poll covers everything.
+		 */
+		if (k->n > 0) {
+			listen_ready = poll_all(lfd, k);
+			if (!listen_ready)
+				continue;
 		}
-		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		accepting = 0;
-		err = errno;
-		if (fd == -1 && (err == EAGAIN || err == EWOULDBLOCK)) {
-			/*
-			 * Idle (the listening socket is non-blocking): the
-			 * moment to write the buffered log lines, then wait.
-			 */
-			struct pollfd	 pfd = { lfd, POLLIN, 0 };
-
-			log_flush();
-			accepting = 1;
-			if (!stopping)
-				(void)poll(&pfd, 1, -1);
-			accepting = 0;
-			continue;
-		}
-		if (fd >= 0) {
-			(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-			(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		fd = accept_one(lfd, &err);
+		if (fd >= 0)
 			return fd;
+		if (err == EAGAIN || err == EWOULDBLOCK) {
+			/*
+			 * Idle (the listening socket is non-blocking; another
+			 * worker may have taken the connection): the moment
+			 * to write the buffered log lines, then wait.
+			 */
+			if (k->n == 0) {
+				struct pollfd	 pfd = { lfd, POLLIN, 0 };
+
+				log_flush();
+				accepting = 1;
+				if (!stopping)
+					(void)poll(&pfd, 1, -1);
+				accepting = 0;
+			}
+			continue;
 		}
 		switch (err) {
 		case EINTR:
@@ -274,6 +369,7 @@ static int
 serve(const struct conf *conf)
 {
 	FCGX_Request	 fr;
+	struct keep	 keep = { .n = 0, .nready = 0 };
 	struct req	 r;
 	struct db	 db;
 	struct arena	*arena;
@@ -292,7 +388,7 @@ serve(const struct conf *conf)
 		return 2;
 	}
 	/*
-	 * We accept connections ourselves (next_conn) so each gets timeouts,
+	 * We accept connections ourselves (next_ready) so each gets timeouts,
 	 * and hand them to libfcgi. Its own accept is pointed at a socket
 	 * that never listens: when it drops a malformed connection and tries
 	 * to accept another, it fails back to us instead of blocking.
@@ -311,7 +407,7 @@ serve(const struct conf *conf)
 	}
 	buf_init(&out, BOUND_RESPONSE);
 	signals(on_stop, 1);
-	/* Shared by every worker; each handles EAGAIN in next_conn(). */
+	/* Shared by every worker; each handles EAGAIN in next_ready(). */
 	fl = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL);
 	if (fl == -1 || fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, fl | O_NONBLOCK) == -1) {
 		log_msg(LOG_ERROR, NULL, "listening socket: %s", strerror(errno));
@@ -320,14 +416,11 @@ serve(const struct conf *conf)
 	log_msg(LOG_DEBUG, NULL, "worker ready");
 
 	while (!stopping) {
-		/* A connection the web server keeps open serves the next request. */
-		if (fr.ipcFd < 0) {
-			if ((fd = next_conn(FCGI_LISTENSOCK_FILENO)) == -1)
-				break;
-			fr.ipcFd = fd;
-			/* Keeps FCGX_Accept_r's opening clean-up from closing it. */
-			fr.keepConnection = 1;
-		}
+		if ((fd = next_ready(FCGI_LISTENSOCK_FILENO, &keep)) == -1)
+			break;
+		fr.ipcFd = fd;
+		/* Keeps FCGX_Accept_r's opening clean-up from closing it. */
+		fr.keepConnection = 1;
 		if (FCGX_Accept_r(&fr) < 0) {
 			/* libfcgi dropped a malformed or stalled connection. */
 			log_msg(LOG_WARN, NULL, "dropped a malformed FastCGI connection");
@@ -351,10 +444,22 @@ serve(const struct conf *conf)
 		 * libfcgi's shutdown-and-wait for the web server to hang up.
 		 */
 		fr.detached = r.input_done && drain(&fr);
+		/*
+		 * libfcgi keeps the connection when the web server asked; we
+		 * keep it only with its input all read (no stray records for
+		 * the next request) and room to watch it.
+		 */
+		if (!fr.detached || keep.n + keep.nready >= KEEP_MAX)
+			fr.keepConnection = 0;
 		req_end(&r);
 		buf_trim(&out, OUT_KEEP);
 		FCGX_Finish_r(&fr);
+		if (fr.ipcFd >= 0) {
+			keep.fd[keep.n++] = fr.ipcFd;
+			fr.ipcFd = -1;
+		}
 	}
+	keep_close_all(&keep);
 	db_close(&db);
 	sesscache_free();
 	req_teardown(&r);

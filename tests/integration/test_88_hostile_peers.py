@@ -53,6 +53,36 @@ def _fcgi_get(path, extra=None, timeout=10):
     return out
 
 
+def _read_response(s, rid):
+    """Reads records from s until request rid's END_REQUEST; returns its
+    stdout, or None if the connection ended first."""
+    data, out = b"", b""
+    while True:
+        while len(data) >= 8:
+            ver, rtype, r, clen, plen = struct.unpack(">BBHHBx", data[:8])
+            if len(data) < 8 + clen + plen:
+                break
+            body, data = data[8:8 + clen], data[8 + clen + plen:]
+            assert r == rid, (r, rid)
+            if rtype == 6:
+                out += body
+            elif rtype == 3:
+                return out
+        chunk = s.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+
+
+def _keep_conn_request(s, rid, path="/health"):
+    """One request with FCGI_KEEP_CONN on connection s; returns stdout."""
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": "", "REQUEST_URI": path,
+           "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1"}
+    s.sendall(_record(1, rid, struct.pack(">HB5x", 1, 1)) + _record(4, rid, _params(env))
+              + _record(4, rid, b"") + _record(5, rid, b""))
+    return _read_response(s, rid)
+
+
 def _workers():
     return sorted(int(p) for p in stack("app-workers").split())
 
@@ -191,4 +221,76 @@ def test_deep_nesting_many_keys_long_numbers():
         assert r.status == 400 and r.json["error"] in ("INVALID_JSON", "VALIDATION_ERROR"), r
         assert time.time() - t0 < 5
         assert len(r.body) < 20000, len(r.body)
+    assert _served()
+
+
+def test_kept_connections_serve_many_requests():
+    """FCGI_KEEP_CONN (nginx's fastcgi_keep_conn): the connection stays
+    open and serves the next request, with any request id."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(SOCK)
+    try:
+        for rid in (1, 2, 7, 1, 65535):
+            out = _keep_conn_request(s, rid)
+            assert out is not None and out.startswith(b"Status: 200"), (rid, out)
+    finally:
+        s.close()
+
+
+def test_idle_kept_connections_hold_nothing_back():
+    """More idle kept connections than workers, each after one request:
+    a worker watches all of its own at once, so new connections and the
+    kept ones are all served at once, not after a read timeout."""
+    n = 3 * len(_workers())
+    conns = []
+    try:
+        for i in range(n):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(10)
+            s.connect(SOCK)
+            conns.append(s)
+            assert _keep_conn_request(s, 1).startswith(b"Status: 200")
+        t0 = time.monotonic()
+        for _ in range(10):
+            assert _served()
+        for s in reversed(conns):
+            out = _keep_conn_request(s, 2, "/health/db")
+            assert out is not None and out.startswith(b"Status: 200"), out
+        took = time.monotonic() - t0
+        # The old behaviour waited on one idle connection per worker for
+        # its 10 s read timeout.
+        assert took < 3, took
+    finally:
+        for s in conns:
+            s.close()
+    # Closing them is routine: no worker died and none logged a drop.
+    assert _served()
+
+
+def test_kept_connection_closed_with_body_unread():
+    """A request whose body was not read (413) does not leave its stray
+    records on a kept connection: the app closes it."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(SOCK)
+    try:
+        env = {"REQUEST_METHOD": "POST", "PATH_INFO": "/auth/signup", "SCRIPT_NAME": "",
+               "REQUEST_URI": "/auth/signup", "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1",
+               "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(64 * 1024 * 1024)}
+        s.sendall(_record(1, 1, struct.pack(">HB5x", 1, 1)) + _record(4, 1, _params(env))
+                  + _record(4, 1, b"") + _record(5, 1, b"x" * 1000))
+        out = _read_response(s, 1)
+        assert out is not None and out.startswith(b"Status: 413"), out
+        # The app hangs up instead of reading the rest as a next request.
+        s.settimeout(5)
+        rest = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        assert rest == b"", rest[:100]
+    finally:
+        s.close()
     assert _served()
