@@ -155,6 +155,7 @@ class Stack:
         self.work = os.path.join(self.run_dir, "bench")
         self.http_port, self.pg_primary, self.pg_replica = a.http_port, a.pg_primary_port, a.pg_replica_port
         self.workers = a.workers
+        self.web = a.web
         self.base = "http://127.0.0.1:%d" % self.http_port
         env = dict(os.environ)
         env.update({
@@ -163,7 +164,7 @@ class Stack:
             "QUIRE_PG_PRIMARY_PORT": str(self.pg_primary),
             "QUIRE_PG_REPLICA_PORT": str(self.pg_replica),
             "QUIRE_WORKERS": str(self.workers),
-            "QUIRE_WEB": "lighttpd",
+            "QUIRE_WEB": a.web,
         })
         for k in ("QUIRE_SOCKET", "QUIRE_PRIMARY_URL_OVERRIDE", "QUIRE_REPLICA_URL_OVERRIDE",
                   "QUIRE_PG_REPLICA_APPLY_DELAY", "QUIRE_AUTH_RATE_LIMIT"):
@@ -230,14 +231,14 @@ class Stack:
         return sorted(p for p, (pp, _, _) in proc_table().items() if pp == pid)
 
     def web_pid(self):
-        return read_pid(os.path.join(self.run_dir, "lighttpd", "lighttpd.pid"))
+        return read_pid(os.path.join(self.run_dir, self.web, self.web + ".pid"))
 
     def pg_pids(self):
         return [p for p in (read_pid(os.path.join(self.run_dir, "pg", r, "postmaster.pid"))
                             for r in ("primary", "replica")) if p]
 
     def groups(self):
-        return {"workers": [self.app_pid()], "lighttpd": [self.web_pid()], "postgres": self.pg_pids()}
+        return {"workers": [self.app_pid()], "web": [self.web_pid()], "postgres": self.pg_pids()}
 
     def wait_replica(self, timeout=60):
         lsn = self.psql("primary", "SELECT pg_current_wal_lsn()")
@@ -253,7 +254,7 @@ class Stack:
 
 class Meter:
     """CPU of each group, of the machine, and of our load generators
-    between start() and stop(); RSS of the workers and lighttpd sampled
+    between start() and stop(); RSS of the workers and the web server sampled
     every `every` seconds meanwhile."""
 
     def __init__(self, stack, every=0.5):
@@ -319,7 +320,7 @@ class Meter:
         return {"secs": secs, "cpu": cpu, "other": other, "other_cores": other / secs if secs else 0,
                 "rss": {"workers_sum_max": self.workers_sum_max,
                         "worker_max": max(self.worker_max.values()) if self.worker_max else 0,
-                        "per_worker": dict(self.worker_max), "lighttpd": self.web_max},
+                        "per_worker": dict(self.worker_max), "web": self.web_max},
                 "samples": self.samples,
                 "replaced_workers": len(workers_after - self.workers_before)}
 
@@ -635,14 +636,14 @@ def report(a, stack, info, limits, results):
     when = info["date"]
     noisy = noise_of([("limit " + l["limit"], l) for l in limits] + [(r["scenario"], r) for r in results],
                      info["load0"])
-    head = "## %s — %s — %d workers%s%s" % (when, info["rev"], a.workers,
+    head = "## %s — %s — %d workers, %s%s%s" % (when, info["rev"], a.workers, a.web,
                                             " — quick" if a.quick else "", " — NOISY" if noisy else "")
     L = [head, ""]
     L.append("- machine: %d CPUs, %s; load average %s before the stack came up"
              % (NCPU, info["cpu_model"], info["load0"]))
-    L.append("- stack: PostgreSQL primary + streaming replica, %d quire workers under spawn-fcgi, lighttpd; "
+    L.append("- stack: PostgreSQL primary + streaming replica, %d quire workers under spawn-fcgi, %s; "
              "seeded through the API: %d users, %d published posts (%.1f s); ANALYZE on the primary"
-             % (a.workers, info["seed"]["users"], info["seed"]["posts"],
+             % (a.workers, a.web, info["seed"]["users"], info["seed"]["posts"],
                 info["seed"]["users_s"] + info["seed"]["posts_s"]))
     L.append("- load: wrk -t%d -c%d --latency, %d s after a %d s warm-up; limits: pgbench -M prepared -c %d -j %d "
              "against the replica as role quire, the last %d s of a %d s run" % (
@@ -663,7 +664,7 @@ def report(a, stack, info, limits, results):
                 m["other_cores"], l["load"]))
         L.append("")
     if results:
-        L += ["| scenario | req/s | × limit | p50 ms | p99 ms | non-2xx | CPU workers | CPU lighttpd | CPU postgres | CPU wrk | other | RSS workers Σ MiB | RSS max/worker MiB | RSS lighttpd MiB | pool | load before |",
+        L += ["| scenario | req/s | × limit | p50 ms | p99 ms | non-2xx | CPU workers | CPU %s | CPU postgres | CPU wrk | other | RSS workers Σ MiB | RSS max/worker MiB | RSS %s MiB | pool | load before |" % (a.web, a.web),
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
         for r in results:
             w, m = r["wrk"], r["meas"]
@@ -679,10 +680,10 @@ def report(a, stack, info, limits, results):
                 non2 += "; %d workers replaced" % m["replaced_workers"]
             L.append("| %s: %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %.2f cores | %s | %s | %s | %s | %s |" % (
                 r["scenario"], r["title"], w["rps"], ratio, ms(w["p50_us"]), ms(w["p99_us"]), non2,
-                cpu_cell(m["cpu"]["workers"], m["secs"]), cpu_cell(m["cpu"]["lighttpd"], m["secs"]),
+                cpu_cell(m["cpu"]["workers"], m["secs"]), cpu_cell(m["cpu"]["web"], m["secs"]),
                 cpu_cell(m["cpu"]["postgres"], m["secs"]), cpu_cell(m["cpu"]["loadgen"], m["secs"]),
                 m["other_cores"], mib(m["rss"]["workers_sum_max"]), mib(m["rss"]["worker_max"]),
-                mib(m["rss"]["lighttpd"]), pool_note(r["pool"]), r["load"]))
+                mib(m["rss"]["web"]), pool_note(r["pool"]), r["load"]))
         L.append("")
     if noisy:
         L += ["</details>", ""]
@@ -692,18 +693,18 @@ def report(a, stack, info, limits, results):
 def soak_report(a, info, r, series, first_min):
     noisy = noise_of([("soak", r)], info["load0"])
     w, m = r["wrk"], r["meas"]
-    head = "## %s — %s — %d workers — soak %d s (%s)%s" % (
-        info["date"], info["rev"], a.workers, a.soak, a.soak_mix, " — NOISY" if noisy else "")
+    head = "## %s — %s — %d workers, %s — soak %d s (%s)%s" % (
+        info["date"], info["rev"], a.workers, a.web, a.soak, a.soak_mix, " — NOISY" if noisy else "")
     L = [head, ""]
     L.append("- machine: %d CPUs, %s; load average %s before the stack came up"
              % (NCPU, info["cpu_model"], info["load0"]))
     L.append("- load: wrk -t%d -c%d for %d s after a %d s warm-up, %s; RSS (VmRSS) of every worker every %d s"
              % (a.threads, a.connections, a.soak, a.warmup,
                 "scenario a" if a.soak_mix == "a" else "the mix a 50 %, b 20 %, c 15 %, d 5 %, e 10 %", a.soak_every))
-    L.append("- %.0f req/s, p50 %s ms, p99 %s ms, non-2xx %d%s; CPU workers %s, lighttpd %s, postgres %s, other %.2f cores"
+    L.append("- %.0f req/s, p50 %s ms, p99 %s ms, non-2xx %d%s; CPU workers %s, %s %s, postgres %s, other %.2f cores"
              % (w["rps"], ms(w["p50_us"]), ms(w["p99_us"]), w["non2xx"],
                 (" (" + status_note(r["status"]) + ")") if status_note(r["status"]) else "",
-                cpu_cell(m["cpu"]["workers"], m["secs"]), cpu_cell(m["cpu"]["lighttpd"], m["secs"]),
+                cpu_cell(m["cpu"]["workers"], m["secs"]), a.web, cpu_cell(m["cpu"]["web"], m["secs"]),
                 cpu_cell(m["cpu"]["postgres"], m["secs"]), m["other_cores"]))
     if noisy:
         L.append("- **noisy run:** " + "; ".join(noisy) + " (RSS figures do not depend on the noise; throughput does)")
@@ -757,7 +758,8 @@ divided by the pgbench limit named in brackets (a: the SQL of
 against the replica with the same client count); **non-2xx** is wrk's count
 of responses with a status ≥ 400, with the statuses from the app's log in
 brackets; **CPU** is CPU time used during the measured run by the quire
-supervisor and its workers, lighttpd, PostgreSQL (both postmasters and every
+supervisor and its workers, the web server (lighttpd, or nginx with
+`--web nginx`), PostgreSQL (both postmasters and every
 backend, including the app's) and the load generator, and in brackets the
 share of all CPUs over the run; **other** is CPU that no process of the
 benchmark used (other work on the machine, plus steal), in cores, averaged
@@ -809,6 +811,9 @@ def parse_args():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=int(os.environ.get("QUIRE_WORKERS") or 6),
                     help="quire worker processes (default $QUIRE_WORKERS or 6; 6 measured best on the 2-core box)")
+    ap.add_argument("--web", choices=["lighttpd", "nginx"], default="lighttpd",
+                    help="the web server in front (default lighttpd, as in the README; nginx keeps its "
+                         "connections to the app)")
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--posts", type=int, default=2000)
     ap.add_argument("--soak", type=int, metavar="SECONDS",
