@@ -29,10 +29,13 @@ void	log_request(const char *method, const char *route, const char *path,
 	    int status, double dur_ms, const char *reqid, const char *pool);
 
 /*
- * Request lines are buffered (up to 4 KiB) and written when the worker
- * has nothing else to do: call this before waiting for work and at exit.
+ * Request lines are buffered (up to 4 KiB) and written by log_flush: the
+ * worker calls it when it has nothing else to do and the oldest line has
+ * waited a moment (main.c), and at exit.
  */
 void	log_flush(void);
+/* When the oldest buffered request line was logged (monotonic s); 0: none. */
+double	log_pending_since(void);
 
 /* Appends v to b as a logfmt value, quoted when needed. */
 struct buf;

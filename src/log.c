@@ -85,12 +85,13 @@ log_value(struct buf *b, const char *v)
 }
 
 /*
- * Request lines wait here until the worker is idle (log_flush) or the
- * buffer is full. One write of at most PIPE_BUF bytes stays whole when
+ * Request lines wait here until the worker writes them (log_flush: when
+ * it is idle and the oldest has waited a moment) or the buffer is full. One write of at most PIPE_BUF bytes stays whole when
  * several workers share the log (a pipe, or a file opened to append).
  */
 static char	 pending[4096];
 static size_t	 npending;
+static double	 pending_since;	/* monotonic seconds of the oldest line */
 
 static void
 write_all(const char *p, size_t len)
@@ -101,6 +102,13 @@ write_all(const char *p, size_t len)
 	for (off = 0; off < len; off += (size_t)n)
 		if ((n = write(STDERR_FILENO, p + off, len - off)) <= 0)
 			break;
+}
+
+double
+log_pending_since(void)
+{
+
+	return npending > 0 ? pending_since : 0.0;
 }
 
 void
@@ -184,6 +192,12 @@ log_request(const char *method, const char *route, const char *path,
 	if (b.len > sizeof(pending)) {
 		write_all(b.p, b.len);
 		return;
+	}
+	if (npending == 0) {
+		struct timespec	 ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		pending_since = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	}
 	memcpy(pending + npending, b.p, b.len);
 	npending += b.len;

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -66,6 +67,13 @@ on_stop(int sig)
 	}
 }
 
+static void
+on_alarm(int sig)
+{
+
+	(void)sig;	/* only interrupts accept() (accept_one) */
+}
+
 /*
  * Installs the stop handler. The supervisor needs its wait() interrupted
  * (restart 0); a worker wants every system call of a request in flight
@@ -82,6 +90,9 @@ signals(void (*handler)(int), int restart)
 	sa.sa_flags = restart ? SA_RESTART : 0;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = 0;
+	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	/* A client gone mid-answer must not kill the worker. */
 	sigaction(SIGPIPE, &sa, NULL);
@@ -99,41 +110,132 @@ fcgx_read(void *ctx, char *dst, size_t n)
 }
 
 /*
- * Connections the web server keeps open between requests (FCGI_KEEP_CONN:
- * nginx's fastcgi_keep_conn; lighttpd never asks). A worker watches all
- * of its own with poll(), so one idle kept connection never holds back a
- * request waiting on another or in the listening socket's queue.
+ * How a worker waits for work.
+ *
+ * Without kept connections (lighttpd opens one connection per request) it
+ * blocks in accept() on the shared listening socket: the kernel hands each
+ * connection to exactly one waiting worker. (Waiting in poll() or epoll
+ * instead wakes several idle workers per connection, and all but one find
+ * nothing: on the bench machine that was two futile wake-ups and accepts
+ * per request.) The socket's receive timeout, LOG_HOLD_S, makes accept()
+ * return now and then, to write the buffered request lines.
+ *
+ * With connections the web server keeps open between requests
+ * (FCGI_KEEP_CONN: nginx's fastcgi_keep_conn), it waits on its own epoll
+ * set of those connections and the listening socket, so an idle kept
+ * connection never holds back a request on another one or in the
+ * listening socket's queue. Should another worker take the connection
+ * first, its accept() gives up at once (ACCEPT_BRIEF_US).
  */
 #define KEEP_MAX	64
+#define EVENTS_MAX	(KEEP_MAX + 1)
+/* Request lines wait for an idle moment at most this long (log_flush). */
+#define LOG_HOLD_S	0.1
 
-struct keep {
-	int		 fd[KEEP_MAX];		/* idle, between requests */
-	int		 n;
-	int		 ready[KEEP_MAX];	/* with input, from the last poll */
+struct waiter {
+	int		 ep;			/* epoll instance */
+	int		 lfd;			/* the listening socket */
+	int		 kept[KEEP_MAX];	/* registered in ep */
+	int		 nkept;
+	int		 ready[KEEP_MAX];	/* kept ones with input */
 	int		 nready;
-	struct pollfd	 pfd[KEEP_MAX + 1];
+	int		 listen_ready;
 };
 
-static void
-keep_close_all(struct keep *k)
+static int
+waiter_init(struct waiter *w, int lfd)
 {
+	struct timeval		 hold = { 0, (suseconds_t)(LOG_HOLD_S * 1e6) };
+	struct epoll_event	 ev;
+	int			 fl;
 
-	while (k->n > 0)
-		close(k->fd[--k->n]);
-	while (k->nready > 0)
-		close(k->ready[--k->nready]);
+	memset(w, 0, sizeof(*w));
+	w->lfd = lfd;
+	/*
+	 * Blocking, with a timeout (see above). The socket is shared by
+	 * every worker, and so are these settings: all set the same.
+	 */
+	if ((fl = fcntl(lfd, F_GETFL)) == -1 ||
+	    fcntl(lfd, F_SETFL, fl & ~O_NONBLOCK) == -1 ||
+	    setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &hold, sizeof(hold)) == -1)
+		return -1;
+	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.fd = lfd;
+	return epoll_ctl(w->ep, EPOLL_CTL_ADD, lfd, &ev);
 }
 
-/* A new connection from the listening socket with its timeouts, or -1. */
+static void
+waiter_free(struct waiter *w)
+{
+
+	while (w->nkept > 0)
+		close(w->kept[--w->nkept]);
+	if (w->ep >= 0)
+		close(w->ep);
+	w->ep = -1;
+}
+
+/* Watches fd, kept open after its request; 0, or -1 when it cannot be. */
 static int
-accept_one(int lfd, int *err)
+waiter_keep(struct waiter *w, int fd)
+{
+	struct epoll_event	 ev;
+	int			 i;
+
+	for (i = 0; i < w->nkept; i++)
+		if (w->kept[i] == fd)
+			return 0;
+	if (w->nkept >= KEEP_MAX)
+		return -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	ev.data.fd = fd;
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+		return -1;
+	w->kept[w->nkept++] = fd;
+	return 0;
+}
+
+/* Forgets fd (closed: closing also took it out of the epoll set). */
+static void
+waiter_forget(struct waiter *w, int fd)
+{
+	int	 i;
+
+	for (i = 0; i < w->nkept; i++)
+		if (w->kept[i] == fd) {
+			w->kept[i] = w->kept[--w->nkept];
+			return;
+		}
+}
+
+/*
+ * A new connection from the listening socket with its timeouts, or -1.
+ * `brief' bounds the wait to ACCEPT_BRIEF_US: a worker holding kept
+ * connections must not sit in accept() when another worker took the
+ * connection it saw. A timer signal ends the wait: accept() on a socket
+ * with a receive timeout fails with EINTR then, SA_RESTART or not.
+ */
+#define ACCEPT_BRIEF_US	2000
+
+static int
+accept_one(int lfd, int *err, int brief)
 {
 	/* A stalled or silent peer is dropped, not waited for. */
-	struct timeval	 tv = { BOUND_IO_TIMEOUT_S, 0 };
-	int		 fd;
+	struct timeval		 tv = { BOUND_IO_TIMEOUT_S, 0 };
+	struct itimerval	 on = { { 0, 0 }, { 0, ACCEPT_BRIEF_US } };
+	struct itimerval	 off = { { 0, 0 }, { 0, 0 } };
+	int			 fd;
 
+	if (brief)
+		(void)setitimer(ITIMER_REAL, &on, NULL);
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	*err = errno;
+	if (brief)
+		(void)setitimer(ITIMER_REAL, &off, NULL);
 	if (fd >= 0) {
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -142,49 +244,51 @@ accept_one(int lfd, int *err)
 }
 
 /*
- * Polls the listening socket and the kept connections; moves those with
- * input (or hung up) to k->ready. Waits only after writing the buffered
- * log lines. Returns 1 when the listening socket has a connection.
+ * Waits for work. Buffered request lines are written once nothing is
+ * ready and the oldest has waited LOG_HOLD_S: under load one write then
+ * carries many lines instead of one each. Fills w->ready and
+ * w->listen_ready.
  */
-static int
-poll_all(int lfd, struct keep *k)
+static void
+wait_work(struct waiter *w)
 {
-	int	 i, n, m, listen_ready;
-	char	 c;
+	struct epoll_event	 ev[EVENTS_MAX];
+	double			 since, left;
+	int			 i, n, timeout;
+	char			 c;
 
-	k->pfd[0].fd = lfd;
-	k->pfd[0].events = POLLIN;
-	for (i = 0; i < k->n; i++) {
-		k->pfd[i + 1].fd = k->fd[i];
-		k->pfd[i + 1].events = POLLIN;
-	}
-	if ((n = poll(k->pfd, (nfds_t)k->n + 1, 0)) == 0) {
-		log_flush();
+	if ((n = epoll_wait(w->ep, ev, EVENTS_MAX, 0)) == 0) {
+		timeout = -1;
+		if ((since = log_pending_since()) > 0.0) {
+			left = since + LOG_HOLD_S - req_now();
+			if (left <= 0.0)
+				log_flush();
+			else
+				timeout = (int)(left * 1000.0) + 1;
+		}
 		/* A stop from here to the end of the wait jumps out (on_stop). */
 		accepting = 1;
-		n = stopping ? 0 : poll(k->pfd, (nfds_t)k->n + 1, -1);
+		n = stopping ? 0 : epoll_wait(w->ep, ev, EVENTS_MAX, timeout);
 		accepting = 0;
+		if (n == 0)
+			log_flush();
 	}
-	if (n <= 0)
-		return 0;
-	listen_ready = (k->pfd[0].revents & POLLIN) != 0;
-	for (i = 0, m = 0; i < k->n; i++) {
-		short	 re = k->pfd[i + 1].revents;
+	for (i = 0; i < n; i++) {
+		int	 fd = ev[i].data.fd;
 
-		if (re == 0) {
-			k->fd[m++] = k->fd[i];
+		if (fd == w->lfd) {
+			w->listen_ready = 1;
 			continue;
 		}
 		/* The web server closing an idle connection is routine. */
-		if ((re & (POLLHUP | POLLERR)) &&
-		    recv(k->fd[i], &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) {
-			close(k->fd[i]);
+		if ((ev[i].events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) &&
+		    recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) {
+			waiter_forget(w, fd);
+			close(fd);
 			continue;
 		}
-		k->ready[k->nready++] = k->fd[i];
+		w->ready[w->nready++] = fd;
 	}
-	k->n = m;
-	return listen_ready;
 }
 
 /*
@@ -195,50 +299,47 @@ poll_all(int lfd, struct keep *k)
  * `stopping', and the request then in hand is finished.
  */
 static int
-next_ready(int lfd, struct keep *k)
+next_ready(struct waiter *w)
 {
 	struct timespec	 nap = { 0, 10 * 1000 * 1000 };
-	int		 fd, err, listen_ready;
+	double		 since;
+	int		 fd, err;
 
 	/* No mask saved: a jump only happens on the way out. */
 	if (sigsetjmp(accept_env, 0) != 0)
 		return -1;
+	/* A busy worker writes its lines at least every LOG_HOLD_S. */
+	if ((since = log_pending_since()) > 0.0 && req_now() - since >= LOG_HOLD_S)
+		log_flush();
 	for (;;) {
 		if (stopping)
 			return -1;
-		if (k->nready > 0)
-			return k->ready[--k->nready];
-		/*
-		 * Without kept connections (lighttpd, or nginx without
-		 * keep_conn) try the queue first and poll only when it is
-		 * empty; with some, one poll covers everything.
-		 */
-		if (k->n > 0) {
-			listen_ready = poll_all(lfd, k);
-			if (!listen_ready)
+		if (w->nready > 0)
+			return w->ready[--w->nready];
+		if (w->nkept > 0) {
+			wait_work(w);
+			if (!w->listen_ready)
 				continue;
+			w->listen_ready = 0;
+			fd = accept_one(w->lfd, &err, 1);
+		} else {
+			/* A stop from here to the end of the wait jumps out. */
+			accepting = 1;
+			fd = stopping ? -1 : accept_one(w->lfd, &err, 0);
+			accepting = 0;
+			if (stopping)
+				return -1;
 		}
-		fd = accept_one(lfd, &err);
 		if (fd >= 0)
 			return fd;
-		if (err == EAGAIN || err == EWOULDBLOCK) {
-			/*
-			 * Idle (the listening socket is non-blocking; another
-			 * worker may have taken the connection): the moment
-			 * to write the buffered log lines, then wait.
-			 */
-			if (k->n == 0) {
-				struct pollfd	 pfd = { lfd, POLLIN, 0 };
-
-				log_flush();
-				accepting = 1;
-				if (!stopping)
-					(void)poll(&pfd, 1, -1);
-				accepting = 0;
-			}
-			continue;
-		}
 		switch (err) {
+		case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+		case EWOULDBLOCK:
+#endif
+			/* LOG_HOLD_S without a connection: idle. */
+			log_flush();
+			continue;
 		case EINTR:
 		case ECONNABORTED:
 		case EPROTO:
@@ -369,13 +470,13 @@ static int
 serve(const struct conf *conf)
 {
 	FCGX_Request	 fr;
-	struct keep	 keep = { .n = 0, .nready = 0 };
+	struct waiter	 w;
 	struct req	 r;
 	struct db	 db;
 	struct arena	*arena;
 	struct buf	 out;
 	double		 ms;
-	int		 nolisten, fd, fl;
+	int		 nolisten, fd;
 
 	if (FCGX_Init() != 0) {
 		log_msg(LOG_ERROR, NULL, "FCGX_Init failed");
@@ -407,16 +508,14 @@ serve(const struct conf *conf)
 	}
 	buf_init(&out, BOUND_RESPONSE);
 	signals(on_stop, 1);
-	/* Shared by every worker; each handles EAGAIN in next_ready(). */
-	fl = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL);
-	if (fl == -1 || fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, fl | O_NONBLOCK) == -1) {
+	if (waiter_init(&w, FCGI_LISTENSOCK_FILENO) == -1) {
 		log_msg(LOG_ERROR, NULL, "listening socket: %s", strerror(errno));
 		return 1;
 	}
 	log_msg(LOG_DEBUG, NULL, "worker ready");
 
 	while (!stopping) {
-		if ((fd = next_ready(FCGI_LISTENSOCK_FILENO, &keep)) == -1)
+		if ((fd = next_ready(&w)) == -1)
 			break;
 		fr.ipcFd = fd;
 		/* Keeps FCGX_Accept_r's opening clean-up from closing it. */
@@ -424,6 +523,7 @@ serve(const struct conf *conf)
 		if (FCGX_Accept_r(&fr) < 0) {
 			/* libfcgi dropped a malformed or stalled connection. */
 			log_msg(LOG_WARN, NULL, "dropped a malformed FastCGI connection");
+			waiter_forget(&w, fd);
 			fr.ipcFd = -1;
 			continue;
 		}
@@ -449,17 +549,21 @@ serve(const struct conf *conf)
 		 * keep it only with its input all read (no stray records for
 		 * the next request) and room to watch it.
 		 */
-		if (!fr.detached || keep.n + keep.nready >= KEEP_MAX)
+		if (!fr.detached)
 			fr.keepConnection = 0;
 		req_end(&r);
 		buf_trim(&out, OUT_KEEP);
 		FCGX_Finish_r(&fr);
-		if (fr.ipcFd >= 0) {
-			keep.fd[keep.n++] = fr.ipcFd;
-			fr.ipcFd = -1;
+		if (fr.ipcFd < 0)
+			waiter_forget(&w, fd);
+		else if (waiter_keep(&w, fr.ipcFd) == -1) {
+			/* No room to watch it: the web server will open another. */
+			waiter_forget(&w, fd);
+			close(fr.ipcFd);
 		}
+		fr.ipcFd = -1;
 	}
-	keep_close_all(&keep);
+	waiter_free(&w);
 	db_close(&db);
 	sesscache_free();
 	req_teardown(&r);
