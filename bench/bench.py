@@ -422,6 +422,27 @@ def run_scenario(stack, a, sc, raw):
     return r
 
 
+def durability_check(stack):
+    """Every POST /posts the app answered 201 (the seeding, the warm-up and
+    scenario d) is a row in the primary, and still is after the primary is
+    killed without a checkpoint (pg_ctl stop -m immediate, as in a crash)
+    and started again. Run last: it breaks the app's connections."""
+    time.sleep(0.5)  # request lines are written within 100 ms
+    created = 0
+    with open(os.path.join(stack.run_dir, "app.log"), "rb") as f:
+        for line in f:
+            if b" method=POST route=/posts " in line and b" status=201 " in line:
+                created += 1
+    before = int(stack.psql("primary", "SELECT count(*) FROM posts"))
+    log("durability: %d posts answered 201, %d rows; killing the primary (immediate) and "
+        "starting it again" % (created, before))
+    stack.cmd("pg-stop", "primary", "immediate", capture=False)
+    stack.cmd("pg-start", "primary", capture=False)
+    after = int(stack.psql("primary", "SELECT count(*) FROM posts"))
+    log("durability: %d rows after the restart" % after)
+    return {"created": created, "before": before, "after": after}
+
+
 # ------------------------------------------------------------ pgbench limits
 
 def pg_bin(name):
@@ -649,6 +670,13 @@ def report(a, stack, info, limits, results):
              "against the replica as role quire, the last %d s of a %d s run" % (
                  a.threads, a.connections, a.duration, a.warmup, a.connections, a.threads, a.duration,
                  a.duration + max(a.warmup, PGBENCH_MIN_WARMUP)))
+    dur = info.get("durability")
+    if dur:
+        ok = dur["created"] == dur["before"] == dur["after"]
+        L.append("- durability (every 201 of POST /posts, seeding and scenario d included): %d answered 201, "
+                 "%d rows in the primary, %d rows after killing it (`pg_ctl stop -m immediate`) and "
+                 "starting it again%s" % (dur["created"], dur["before"], dur["after"],
+                                          "" if ok else " — **MISMATCH: acknowledged posts lost or unaccounted**"))
     if noisy:
         L.append("- **noisy run — these figures are not a result:** " + "; ".join(noisy))
         L += ["", "<details><summary>figures of the noisy run (not a result)</summary>", ""]
@@ -900,6 +928,8 @@ def main():
                     limits.append(run_limit(stack, a, lim, stmtsql, raw))
             for sc in a.scenarios:
                 results.append(run_scenario(stack, a, sc, raw))
+            if "d" in a.scenarios:
+                info["durability"] = durability_check(stack)
             text, noisy = report(a, stack, info, limits, results)
     except Abort as e:
         log("error: %s" % e)
