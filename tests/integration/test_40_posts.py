@@ -49,6 +49,14 @@ def admin():
     return _admin[0]
 
 
+def newest_first(posts):
+    """Ids in the lists' order: createdAt then id, both descending. Posts
+    created within the same millisecond share createdAt, so creation order
+    alone does not say which comes first; the id does (the textual order
+    of UUIDs is their order in PostgreSQL)."""
+    return [p["id"] for p in sorted(posts, key=lambda p: (p["createdAt"], p["id"]), reverse=True)]
+
+
 def create(tok, title="A title", content="Some content", published=None, raw=False):
     body = {"title": title, "content": content}
     if published is not None:
@@ -402,9 +410,9 @@ def test_cursor_walk_250():
     ta, a = signup("Prolific")
     made = []
     for i in range(250):
-        made.append(create(ta, "walk %03d" % i, "content %d" % i, published=(i % 5 != 0))["id"])
-    want = list(reversed(made))
-    want_pub = [pid for i, pid in reversed(list(enumerate(made))) if i % 5 != 0]
+        made.append(create(ta, "walk %03d" % i, "content %d" % i, published=(i % 5 != 0)))
+    want = newest_first(made)
+    want_pub = newest_first([p for i, p in enumerate(made) if i % 5 != 0])
     base = "/posts?authorId=%s&limit=100" % a["id"]
 
     def walk(tok):
@@ -420,7 +428,7 @@ def test_cursor_walk_250():
             assert len(pages) < 10, "cursor walk does not end"
 
     first = ids_of(base, ta, limit=100)[:1]
-    assert first == [made[-1]], first
+    assert first == want[:1], first
     got, pages = walk(ta)
     assert got == want, "the author's walk covers every post once, newest first"
     assert [len(p["data"]) for p in pages] == [100, 100, 50]
@@ -499,10 +507,10 @@ def test_search():
     w1, w2, w3, w4, wt = word(), word(), word(), word(), word()
     p = create(ta, "searchable", "lorem %s ipsum" % w1, published=True)
     pt = create(ta, "title %s here" % wt, "nothing special", published=True)
-    many = [create(tb, "many %d" % i, "x %s y" % w3, published=True)["id"] for i in range(3)]
+    many = newest_first([create(tb, "many %d" % i, "x %s y" % w3, published=True) for i in range(3)])
     dr = create(ta, "secret", "hidden %s draft" % w4)
     # another client's write: the replica may lag (contract: Consistency)
-    eventually(lambda: ids_of("/posts?q=" + w3) == list(reversed(many)))
+    eventually(lambda: ids_of("/posts?q=" + w3) == many)
     assert ids_of("/posts?q=" + w1) == [p["id"]]
     assert ids_of("/posts?q=" + wt) == [pt["id"]], "title words are searched too"
     assert ids_of("/posts?q=" + w1.upper()) == [p["id"]], "search is case-insensitive"
@@ -514,14 +522,14 @@ def test_search():
     # With authorId.
     assert ids_of("/posts?q=%s&authorId=%s" % (w1, a["id"])) == [p["id"]]
     assert ids_of("/posts?q=%s&authorId=%s" % (w1, b["id"])) == []
-    assert ids_of("/posts?q=%s&authorId=%s" % (w3, b["id"])) == list(reversed(many))
+    assert ids_of("/posts?q=%s&authorId=%s" % (w3, b["id"])) == many
     # With pagination.
     j = check_list(get("/posts?q=%s&limit=2" % w3), limit=2)
-    assert [x["id"] for x in j["data"]] == [many[2], many[1]] and j["meta"]["nextCursor"]
+    assert [x["id"] for x in j["data"]] == many[:2] and j["meta"]["nextCursor"]
     j = check_list(get("/posts?q=%s&limit=2&cursor=%s" % (w3, j["meta"]["nextCursor"])), limit=2)
-    assert [x["id"] for x in j["data"]] == [many[0]] and j["meta"]["nextCursor"] is None
+    assert [x["id"] for x in j["data"]] == many[2:] and j["meta"]["nextCursor"] is None
     j = check_list(get("/posts?q=%s&limit=2&offset=2" % w3), limit=2, offset=2)
-    assert [x["id"] for x in j["data"]] == [many[0]] and j["meta"]["nextCursor"] is None
+    assert [x["id"] for x in j["data"]] == many[2:] and j["meta"]["nextCursor"] is None
     # A draft is found only by its author (with authorId = self) and admins.
     got = ids_of("/posts?q=%s&authorId=%s" % (w4, a["id"]), ta)
     assert got == [dr["id"]], got
@@ -579,17 +587,19 @@ def test_hostile_strings_verbatim():
         r = post("/posts", json_body={"title": title, "content": s, "published": True}, headers=bearer(ta))
         assert r.status == 201, (s, r)
         assert r.json["data"]["title"] == title and r.json["data"]["content"] == s, (s, r.json)
-        made.append((r.json["data"]["id"], title, s))
+        made.append((r.json["data"]["id"], title, s, r.json["data"]["createdAt"]))
         r = raw_json("POST", "/posts", {"title": title, "content": "  " + s + "  "}, ta)
         assert r.status == 201, (s, r)
         assert r.json["data"]["title"] == title and r.json["data"]["content"] == "  " + s + "  ", (s, r.json)
-        made.append((r.json["data"]["id"], title, "  " + s + "  "))
-    for pid, title, content in made:
+        made.append((r.json["data"]["id"], title, "  " + s + "  ", r.json["data"]["createdAt"]))
+    for pid, title, content, _ in made:
         got = get_post(pid, ta)
         assert got["title"] == title and got["content"] == content, (title, got)
     # And in the list, newest first.
     j = check_list(get("/posts?limit=100&authorId=" + a["id"], headers=bearer(ta)), limit=100)
-    assert [(p["id"], p["title"], p["content"]) for p in j["data"]] == list(reversed(made))
+    order = newest_first([{"id": m[0], "createdAt": m[3]} for m in made])
+    by_id = {m[0]: m[:3] for m in made}
+    assert [(p["id"], p["title"], p["content"]) for p in j["data"]] == [by_id[i] for i in order]
     # Through PATCH too.
     pid = made[0][0]
     s = HOSTILE[4] + HOSTILE[5]
