@@ -358,7 +358,7 @@ exec_then_lsn(struct dbconn *c, const struct stmt_def *d,
 	const struct stmt_def	*l = &stmt_defs[STMT_WAL_LSN];
 	PGresult		*pr = NULL, *x;
 	ExecStatusType		 st;
-	int			 syncs = 0, nulls = 0, nth = 0;
+	int			 syncs = 0, nulls = 0;
 
 	*lsn = 0;
 	if (PQenterPipelineMode(c->conn) != 1)
@@ -377,14 +377,14 @@ exec_then_lsn(struct dbconn *c, const struct stmt_def *d,
 		}
 		nulls = 0;
 		st = PQresultStatus(x);
+		/* Results before the first Sync are the write's. */
 		if (st == PGRES_PIPELINE_SYNC) {
 			syncs++;
-			nth++;
 			PQclear(x);
-		} else if (nth == 0 && pr == NULL)
+		} else if (syncs == 0 && pr == NULL)
 			pr = x;
 		else {
-			if (nth == 1 && st == PGRES_TUPLES_OK &&
+			if (syncs == 1 && st == PGRES_TUPLES_OK &&
 			    PQntuples(x) == 1)
 				*lsn = shm_parse_lsn(PQgetvalue(x, 0, 0));
 			PQclear(x);

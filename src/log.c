@@ -86,8 +86,9 @@ log_value(struct buf *b, const char *v)
 
 /*
  * Request lines wait here until the worker writes them (log_flush: when
- * it is idle and the oldest has waited a moment) or the buffer is full. One write of at most PIPE_BUF bytes stays whole when
- * several workers share the log (a pipe, or a file opened to append).
+ * it is idle and the oldest has waited a moment) or the buffer is full.
+ * One write of at most PIPE_BUF bytes stays whole when several workers
+ * share the log (a pipe, or a file opened to append).
  */
 static char	 pending[4096];
 static size_t	 npending;

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <signal.h>
