@@ -287,11 +287,17 @@ def test_expired_session_refused_and_cleaned():
     assert n == "0", n
 
 
-def test_session_slides_after_a_day():
+def _aged_session():
+    """A new session last extended two days ago, expiring in an hour."""
     r, _ = signup()
     tok = r.json["data"]["token"]
     psql("primary", "UPDATE sessions SET updated_at = now() - interval '2 days', "
                     "expires_at = now() + interval '1 hour' WHERE token_hash = '%s'" % _hash(tok))
+    return r, tok
+
+
+def test_session_slides_after_a_day():
+    r, tok = _aged_session()
 
     def slid():
         m = get("/auth/me", headers=bearer(tok))
@@ -343,10 +349,7 @@ def test_create_admin_can_log_in():
 
 
 def test_sliding_session_renews_the_cookie():
-    r, _ = signup()
-    tok = r.json["data"]["token"]
-    psql("primary", "UPDATE sessions SET updated_at = now() - interval '2 days', "
-                    "expires_at = now() + interval '1 hour' WHERE token_hash = '%s'" % _hash(tok))
+    _, tok = _aged_session()
 
     def renewed():
         m = get("/auth/me", headers={"Cookie": "quire_session=" + tok})

@@ -27,30 +27,22 @@ def _params(pairs):
     return out
 
 
-def _fcgi_get(path, extra=None, timeout=10):
-    """A well-formed FastCGI GET straight to the app's socket; returns the raw stdout."""
+def _connect(timeout=10):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     s.connect(SOCK)
-    env = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": "", "REQUEST_URI": path,
+    return s
+
+
+def _request(rid, path, keep=False, extra=None, method="GET", stdin=b"", stdin_end=True):
+    """The records of one request: BEGIN_REQUEST (with FCGI_KEEP_CONN
+    when keep), PARAMS and their end, STDIN, and (stdin_end) its end."""
+    env = {"REQUEST_METHOD": method, "PATH_INFO": path, "SCRIPT_NAME": "", "REQUEST_URI": path,
            "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1"}
     env.update(extra or {})
-    s.sendall(_record(1, 1, struct.pack(">HB5x", 1, 0)) + _record(4, 1, _params(env)) + _record(4, 1, b"")
-              + _record(5, 1, b""))
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    out = b""
-    while len(data) >= 8:
-        ver, rtype, rid, clen, plen = struct.unpack(">BBHHBx", data[:8])
-        if rtype == 6:
-            out += data[8:8 + clen]
-        data = data[8 + clen + plen:]
-    return out
+    return (_record(1, rid, struct.pack(">HB5x", 1, 1 if keep else 0)) + _record(4, rid, _params(env))
+            + _record(4, rid, b"") + (_record(5, rid, stdin) if stdin else b"")
+            + (_record(5, rid, b"") if stdin_end else b""))
 
 
 def _read_response(s, rid):
@@ -74,12 +66,19 @@ def _read_response(s, rid):
         data += chunk
 
 
+def _fcgi_get(path, extra=None, timeout=10):
+    """A well-formed FastCGI GET straight to the app's socket; returns the raw stdout."""
+    s = _connect(timeout)
+    try:
+        s.sendall(_request(1, path, extra=extra))
+        return _read_response(s, 1) or b""
+    finally:
+        s.close()
+
+
 def _keep_conn_request(s, rid, path="/health"):
     """One request with FCGI_KEEP_CONN on connection s; returns stdout."""
-    env = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": "", "REQUEST_URI": path,
-           "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1"}
-    s.sendall(_record(1, rid, struct.pack(">HB5x", 1, 1)) + _record(4, rid, _params(env))
-              + _record(4, rid, b"") + _record(5, rid, b""))
+    s.sendall(_request(rid, path, keep=True))
     return _read_response(s, rid)
 
 
@@ -111,9 +110,7 @@ def test_garbage_and_malformed_records_are_dropped():
     ]
     t0 = time.time()
     for payload in cases:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(15)
-        s.connect(SOCK)
+        s = _connect(15)
         try:
             s.sendall(payload)
             s.shutdown(socket.SHUT_WR)
@@ -134,14 +131,12 @@ def test_silent_and_stalled_peers_are_dropped_in_bounded_time():
     # More silent peers than workers: each worker is tied up for at most
     # its I/O timeout, then serves again.
     for i in range(len(before) + 2):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(SOCK)
+        s = _connect(30)
         if i % 2:
             s.sendall(_record(1, 1, struct.pack(">HB5x", 1, 0))[:5])  # a stalled half record
         socks.append(s)
     t0 = time.time()
     for s in socks:
-        s.settimeout(30)
         try:
             while s.recv(4096):
                 pass
@@ -227,9 +222,7 @@ def test_deep_nesting_many_keys_long_numbers():
 def test_kept_connections_serve_many_requests():
     """FCGI_KEEP_CONN (nginx's fastcgi_keep_conn): the connection stays
     open and serves the next request, with any request id."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(SOCK)
+    s = _connect()
     try:
         for rid in (1, 2, 7, 1, 65535):
             out = _keep_conn_request(s, rid)
@@ -246,9 +239,7 @@ def test_idle_kept_connections_hold_nothing_back():
     conns = []
     try:
         for i in range(n):
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(10)
-            s.connect(SOCK)
+            s = _connect()
             conns.append(s)
             assert _keep_conn_request(s, 1).startswith(b"Status: 200")
         t0 = time.monotonic()
@@ -271,15 +262,11 @@ def test_idle_kept_connections_hold_nothing_back():
 def test_kept_connection_closed_with_body_unread():
     """A request whose body was not read (413) does not leave its stray
     records on a kept connection: the app closes it."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(SOCK)
+    s = _connect()
     try:
-        env = {"REQUEST_METHOD": "POST", "PATH_INFO": "/auth/signup", "SCRIPT_NAME": "",
-               "REQUEST_URI": "/auth/signup", "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1",
-               "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(64 * 1024 * 1024)}
-        s.sendall(_record(1, 1, struct.pack(">HB5x", 1, 1)) + _record(4, 1, _params(env))
-                  + _record(4, 1, b"") + _record(5, 1, b"x" * 1000))
+        s.sendall(_request(1, "/auth/signup", keep=True, method="POST", stdin=b"x" * 1000, stdin_end=False,
+                           extra={"CONTENT_TYPE": "application/json",
+                                  "CONTENT_LENGTH": str(64 * 1024 * 1024)}))
         out = _read_response(s, 1)
         assert out is not None and out.startswith(b"Status: 413"), out
         # The app hangs up instead of reading the rest as a next request.
