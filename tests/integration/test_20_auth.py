@@ -293,6 +293,11 @@ def _aged_session():
     tok = r.json["data"]["token"]
     psql("primary", "UPDATE sessions SET updated_at = now() - interval '2 days', "
                     "expires_at = now() + interval '1 hour' WHERE token_hash = '%s'" % _hash(tok))
+    # /auth/me reads the replica: until it has replayed the UPDATE it sees
+    # the fresh session, which needs no sliding and already expires in a week.
+    wait_for(lambda: psql("replica", "SELECT expires_at < now() + interval '2 hours' FROM sessions "
+                                     "WHERE token_hash = '%s'" % _hash(tok)).strip() == "t",
+             timeout=10, what="the aged session on the replica")
     return r, tok
 
 
