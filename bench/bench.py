@@ -51,10 +51,17 @@ LIMITS = {
 # long ramp: 128 (pgbench's maximum) took ~12 s to reach the steady rate
 # here, 16 about 2 s. The data are cached either way.
 PGBENCH_IDS = 16
+# --batching: executions of scenario a's SQL per pipeline in the probe.
+BATCH_DEPTH = 8
 PGBENCH_MIN_WARMUP = 5
 # A limit whose window's first half ran slower than this share of its
 # second half was still warming up: the run is marked noisy.
 RAMP_MIN = 0.85
+# A limit that moved by more than this share of its mean between its runs
+# before and after the scenarios says the machine's speed drifted (a
+# virtual machine's host can take cycles that no steal time shows): the
+# ratios of that run are not a result, and the run is marked noisy.
+LIMIT_DRIFT = 0.20
 
 # A run is noisy when, on average over a measurement (or the idle probe
 # before it), processes that are not ours used more than this many cores
@@ -489,9 +496,11 @@ def render_template(stmtsql, template, rename=None):
     return re.sub(r"\{\{(\w+)((?:\s+:\w+)*)\s*\}\}", sub, src)
 
 
-def pgbench_files(stack, stmtsql, lim):
-    """(pgbench arguments naming the scripts and variables, description)."""
-    d = os.path.join(stack.work, "pgbench")
+def pgbench_files(stack, stmtsql, lim, depth=1):
+    """(pgbench arguments naming the scripts and variables, description).
+    depth > 1 (limit a only): each transaction sends `depth` executions in
+    one pipeline, as one worker answering several requests at once would."""
+    d = os.path.join(stack.work, "pgbench", "x%d" % depth)
     os.makedirs(d, exist_ok=True)
     if lim == "b":
         p = os.path.join(d, "posts_list.sql")
@@ -505,10 +514,16 @@ def pgbench_files(stack, stmtsql, lim):
     for k, uuid in enumerate(ids):
         var = "id%03d" % k
         p = os.path.join(d, "post_get_%03d.sql" % k)
+        script = render_template(stmtsql, "post_get.sql", {"id": var})
+        if depth > 1:
+            script = "\\startpipeline\n" + script * depth + "\n\\endpipeline\n"
         with open(p, "w") as f:
-            f.write(render_template(stmtsql, "post_get.sql", {"id": var}))
+            f.write(script)
         args += ["-D", "%s=%s" % (var, uuid), "-f", p]
-    return args, "%d scripts, one seeded id each" % len(ids)
+    how = "%d scripts, one seeded id each" % len(ids)
+    if depth > 1:
+        how += ", %d executions per pipeline" % depth
+    return args, how
 
 
 def pgbench_window(prefix, ws, we):
@@ -543,12 +558,14 @@ def pgbench_window(prefix, ws, we):
     return len(lat), end - ws, pct(50), pct(99), first / second if second else None
 
 
-def run_limit(stack, a, lim, stmtsql, raw):
+def run_limit(stack, a, lim, stmtsql, raw, clients=None, depth=1, when=None):
     """pgbench for warm-up + duration seconds in one process (its
     connections and prepared statements must be warm, like the app's);
     only the transactions that complete in the last `duration` seconds
-    count, read from pgbench's per-transaction log."""
-    files, how = pgbench_files(stack, stmtsql, lim)
+    count, read from pgbench's per-transaction log. clients defaults to
+    the scenarios' connection count; depth is as in pgbench_files."""
+    clients = clients or a.connections
+    files, how = pgbench_files(stack, stmtsql, lim, depth)
     env = dict(os.environ)
     for k in list(env):
         if k.startswith("PG"):
@@ -556,16 +573,16 @@ def run_limit(stack, a, lim, stmtsql, raw):
     # The fixed session settings every app connection has (src/stmts.c).
     env["PGOPTIONS"] = run_tool([stmtsql, "--options"]).strip()
     warm = max(a.warmup, PGBENCH_MIN_WARMUP)
-    prefix = os.path.join(stack.work, "pgbench-log", "lim" + lim)
+    prefix = os.path.join(stack.work, "pgbench-log", "lim%s-c%d-x%d" % (lim, clients, depth))
     os.makedirs(os.path.dirname(prefix), exist_ok=True)
-    cmd = [pg_bin("pgbench"), "-n", "-M", "prepared", "-c", str(a.connections), "-j", str(a.threads),
+    cmd = [pg_bin("pgbench"), "-n", "-M", "prepared", "-c", str(clients), "-j", str(a.threads),
            "-h", "127.0.0.1", "-p", str(stack.pg_replica), "-U", "quire", "-T", str(warm + a.duration),
            "-l", "--log-prefix", prefix] + files + ["quire"]
     time.sleep(1)
     idle_other = idle_probe(stack, a.probe)
     load = loadavg()
-    log("limit %s: pgbench -M prepared -c %d -j %d -T %d+%d on the replica (%s)"
-        % (lim, a.connections, a.threads, warm, a.duration, how))
+    log("limit %s%s: pgbench -M prepared -c %d -j %d -T %d+%d on the replica (%s)"
+        % (lim, " " + when if when else "", clients, a.threads, warm, a.duration, how))
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         t_end = time.monotonic() + warm
@@ -588,7 +605,8 @@ def run_limit(stack, a, lim, stmtsql, raw):
     failed = re.search(r"number of failed transactions: (\d+)", out)
     n, secs, p50, p99, ramp = pgbench_window(prefix, ws, we)
     tps = n / secs if secs > 0 else 0.0
-    r = {"limit": lim, "title": LIMITS[lim][0], "how": how, "tps": tps,
+    r = {"limit": lim, "title": LIMITS[lim][0], "how": how, "tps": tps, "clients": clients,
+         "depth": depth, "stmts_s": tps * depth, "when": when,
          "failed": int(failed.group(1)) if failed else 0, "p50_us": p50, "p99_us": p99,
          "ramp": ramp, "load": load, "idle_other": idle_other, "meas": meas}
     log("limit %s: %.0f tx/s, p50 %.2f ms, p99 %.2f ms; first half of the window at %.0f%% of the second; "
@@ -653,10 +671,18 @@ def pool_note(pool):
     return ", ".join("%s %.0f%%" % (k, 100.0 * v / tot) for k, v in sorted(pool.items(), key=lambda kv: -kv[1]))
 
 
-def report(a, stack, info, limits, results):
+def report(a, stack, info, limits, results, probes=()):
     when = info["date"]
-    noisy = noise_of([("limit " + l["limit"], l) for l in limits] + [(r["scenario"], r) for r in results],
-                     info["load0"])
+    noisy = noise_of([("limit %s %s" % (l["limit"], l["when"]), l) for l in limits] +
+                     [("batching probe ×%d" % p["depth"], p) for p in probes] +
+                     [(r["scenario"], r) for r in results], info["load0"])
+    lim_tps = {}
+    for lim in sorted({l["limit"] for l in limits}):
+        tps = [l["tps"] for l in limits if l["limit"] == lim]
+        lim_tps[lim] = sum(tps) / len(tps)
+        if len(tps) > 1 and lim_tps[lim] > 0 and (max(tps) - min(tps)) / lim_tps[lim] > LIMIT_DRIFT:
+            noisy.append("limit %s: %.0f tx/s before the scenarios, %.0f after (%.0f%% apart; threshold %.0f%%)"
+                         % (lim, tps[0], tps[-1], 100 * (max(tps) - min(tps)) / lim_tps[lim], 100 * LIMIT_DRIFT))
     head = "## %s — %s — %d workers, %s%s%s" % (when, info["rev"], a.workers, a.web,
                                             " — quick" if a.quick else "", " — NOISY" if noisy else "")
     L = [head, ""]
@@ -667,7 +693,8 @@ def report(a, stack, info, limits, results):
              % (a.workers, a.web, info["seed"]["users"], info["seed"]["posts"],
                 info["seed"]["users_s"] + info["seed"]["posts_s"]))
     L.append("- load: wrk -t%d -c%d --latency, %d s after a %d s warm-up; limits: pgbench -M prepared -c %d -j %d "
-             "against the replica as role quire, the last %d s of a %d s run" % (
+             "against the replica as role quire, the last %d s of a %d s run, before and after the scenarios "
+             "(d runs after them); × limit is against the mean of the two" % (
                  a.threads, a.connections, a.duration, a.warmup, a.connections, a.threads, a.duration,
                  a.duration + max(a.warmup, PGBENCH_MIN_WARMUP)))
     dur = info.get("durability")
@@ -680,14 +707,13 @@ def report(a, stack, info, limits, results):
     if noisy:
         L.append("- **noisy run — these figures are not a result:** " + "; ".join(noisy))
         L += ["", "<details><summary>figures of the noisy run (not a result)</summary>", ""]
-    lim_tps = {l["limit"]: l["tps"] for l in limits}
     if limits:
         L += ["| limit (pgbench on the replica) | tx/s | p50 ms | p99 ms | failed | CPU postgres | CPU pgbench | other | load before |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
         for l in limits:
             m = l["meas"]
-            L.append("| %s: %s (%s) | %.0f | %s | %s | %d | %s | %s | %.2f cores | %s |" % (
-                l["limit"], l["title"], l["how"], l["tps"], ms(l["p50_us"]), ms(l["p99_us"]), l["failed"],
+            L.append("| %s, %s the scenarios: %s (%s) | %.0f | %s | %s | %d | %s | %s | %.2f cores | %s |" % (
+                l["limit"], l["when"], l["title"], l["how"], l["tps"], ms(l["p50_us"]), ms(l["p99_us"]), l["failed"],
                 cpu_cell(m["cpu"]["postgres"], m["secs"]), cpu_cell(m["cpu"]["loadgen"], m["secs"]),
                 m["other_cores"], l["load"]))
         L.append("")
@@ -713,9 +739,35 @@ def report(a, stack, info, limits, results):
                 m["other_cores"], mib(m["rss"]["workers_sum_max"]), mib(m["rss"]["worker_max"]),
                 mib(m["rss"]["web"]), pool_note(r["pool"]), r["load"]))
         L.append("")
+    if probes:
+        L += batching_table(a, probes, results)
     if noisy:
         L += ["</details>", ""]
     return "\n".join(L) + "\n", noisy
+
+
+def batching_table(a, probes, results):
+    """--batching: PostgreSQL's CPU per execution of scenario a's SQL with
+    as many connections as the app has workers, one execution per round
+    trip (as each worker sends now) and BATCH_DEPTH per pipeline (as a
+    worker answering several requests at once could), beside the app's
+    own figure in scenario a."""
+    L = ["| batching probe: scenario a's SQL | connections | executions per round trip | executions/s | "
+         "CPU postgres | postgres µs per execution | load before |",
+         "|---|---:|---:|---:|---:|---:|---|"]
+    for p in probes:
+        m = p["meas"]
+        n = p["stmts_s"] * m["secs"]
+        L.append("| pgbench on the replica | %d | %d | %.0f | %s | %s | %s |" % (
+            p["clients"], p["depth"], p["stmts_s"], cpu_cell(m["cpu"]["postgres"], m["secs"]),
+            "%.1f" % (1e6 * m["cpu"]["postgres"] / n) if n else "–", p["load"]))
+    for r in results:
+        if r["scenario"] == "a":
+            m, n = r["meas"], r["wrk"]["rps"] * r["meas"]["secs"]
+            L.append("| scenario a through %s and the app | %d | 1 | %.0f | %s | %s | %s |" % (
+                a.web, a.workers, r["wrk"]["rps"], cpu_cell(m["cpu"]["postgres"], m["secs"]),
+                "%.1f" % (1e6 * m["cpu"]["postgres"] / n) if n else "–", r["load"]))
+    return L + [""]
 
 
 def soak_report(a, info, r, series, first_min):
@@ -835,6 +887,10 @@ def parse_args():
     ap.add_argument("--duration", type=int, help="seconds per measured run (default 10; --quick 3)")
     ap.add_argument("--warmup", type=int, help="seconds of warm-up before each run (default 3; --quick 1)")
     ap.add_argument("--no-limits", action="store_true", help="skip the pgbench limits")
+    ap.add_argument("--batching", action="store_true",
+                    help="after the limits, measure PostgreSQL's CPU per execution of scenario a's SQL with "
+                         "as many connections as workers, one execution per round trip and %d per pipeline"
+                         % BATCH_DEPTH)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=int(os.environ.get("QUIRE_WORKERS") or 6),
@@ -868,6 +924,8 @@ def parse_args():
     a.http_port = int(os.environ.get("QUIRE_BENCH_HTTP_PORT", 18585))
     a.pg_primary_port = int(os.environ.get("QUIRE_BENCH_PG_PRIMARY_PORT", 25900))
     a.pg_replica_port = int(os.environ.get("QUIRE_BENCH_PG_REPLICA_PORT", 25901))
+    if a.batching and (a.no_limits or a.soak is not None):
+        ap.error("--batching runs with the limits: not with --no-limits or --soak")
     if a.soak is not None and a.soak < a.soak_every:
         ap.error("--soak needs at least --soak-every (%d) seconds" % a.soak_every)
     return a
@@ -920,17 +978,27 @@ def main():
         if a.soak is not None:
             text, noisy = soak(stack, a, info, raw)
         else:
-            limits, results = [], []
+            limits, probes, results = [], [], []
             if not a.no_limits:
                 stmtsql = build_stmtsql(stack)
                 need = sorted({SCENARIOS[s][3] for s in a.scenarios})
                 for lim in need:
-                    limits.append(run_limit(stack, a, lim, stmtsql, raw))
-            for sc in a.scenarios:
+                    limits.append(run_limit(stack, a, lim, stmtsql, raw, when="before"))
+                if a.batching:
+                    for depth in (1, BATCH_DEPTH):
+                        probes.append(run_limit(stack, a, "a", stmtsql, raw, clients=a.workers, depth=depth))
+            # d last: its writes would be in the database under the limits
+            # measured again after the reads.
+            for sc in [s for s in a.scenarios if s != "d"]:
                 results.append(run_scenario(stack, a, sc, raw))
+            if not a.no_limits:
+                for lim in need:
+                    limits.append(run_limit(stack, a, lim, stmtsql, raw, when="after"))
             if "d" in a.scenarios:
+                results.append(run_scenario(stack, a, "d", raw))
                 info["durability"] = durability_check(stack)
-            text, noisy = report(a, stack, info, limits, results)
+            results.sort(key=lambda r: r["scenario"])
+            text, noisy = report(a, stack, info, limits, results, probes)
     except Abort as e:
         log("error: %s" % e)
         return 1
