@@ -50,9 +50,13 @@ uint64_t	 shm_floor(void);
 uint64_t	 shm_auth_gen(void);
 void		 shm_auth_bump(void);
 
-/* The last known replay position and lag of replica i, and when they were read. */
+/*
+ * The last known replay position and lag of replica i, and when they
+ * were read. Setting them returns the lag kept: the one given, bounded
+ * by the time since the replica was last seen with nothing to replay.
+ */
 void		 shm_replica_get(int i, uint64_t *lsn, double *lag, double *at);
-void		 shm_replica_set(int i, uint64_t lsn, double lag, double at);
+double		 shm_replica_set(int i, uint64_t lsn, double lag, double at);
 
 /*
  * Server up-signals: server -1 is the primary, 0.. the replicas. A

@@ -241,7 +241,7 @@ replica_refresh(struct db *db, size_t i)
 	if (ok) {
 		lag = strtod(PQgetvalue(res, 0, 1), NULL);
 		lsn = shm_parse_lsn(PQgetvalue(res, 0, 2));
-		shm_replica_set((int)i, lsn, lag, req_now());
+		(void)shm_replica_set((int)i, lsn, lag, req_now());
 	}
 	PQclear(res);
 	if (!ok) {
@@ -560,9 +560,9 @@ db_check(struct db *db, struct dbconn *c, double *ms, double *lag)
 		*ms = (req_now() - t0) * 1000.0;
 		ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
 		if (ok && c->is_replica) {
-			*lag = strtod(PQgetvalue(res, 0, 1), NULL);
-			shm_replica_set((int)(c - db->replicas),
-			    shm_parse_lsn(PQgetvalue(res, 0, 2)), *lag, req_now());
+			*lag = shm_replica_set((int)(c - db->replicas),
+			    shm_parse_lsn(PQgetvalue(res, 0, 2)),
+			    strtod(PQgetvalue(res, 0, 1), NULL), req_now());
 		}
 		PQclear(res);
 		if (ok)

@@ -29,6 +29,7 @@ struct replica_state {
 	_Atomic uint64_t	 lsn;
 	_Atomic uint64_t	 lag_us;
 	_Atomic uint64_t	 at_us;		/* monotonic */
+	_Atomic uint64_t	 current_us;	/* last seen with nothing to replay */
 };
 
 struct segment {
@@ -215,17 +216,37 @@ shm_replica_get(int i, uint64_t *lsn, double *lag, double *at)
 	*at = (double)atomic_load(&r->at_us) / 1e6;
 }
 
-void
+/*
+ * The replica's own figure (the age of the last replayed transaction
+ * while WAL waits to be replayed) overstates the lag after a quiet
+ * spell: the first record that is not a transaction (autovacuum, a
+ * checkpoint) makes a replica that was current look as old as the last
+ * commit, and would send every read to the primary. A replica seen with
+ * nothing to replay at some moment is at most that far behind, so the
+ * time since then bounds the lag.
+ */
+double
 shm_replica_set(int i, uint64_t lsn, double lag, double at)
 {
 	struct replica_state	*r;
+	uint64_t		 at_us, current;
 
+	if (lag < 0)
+		lag = 0;
 	if (seg == NULL || i < 0 || i >= SHM_REPLICAS)
-		return;
+		return lag;
 	r = &seg->replicas[i];
+	at_us = (uint64_t)(at * 1e6);
+	current = atomic_load(&r->current_us);
+	if (lag == 0)
+		atomic_store(&r->current_us, at_us);
+	else if (current != 0 && at_us >= current &&
+	    (double)(at_us - current) / 1e6 < lag)
+		lag = (double)(at_us - current) / 1e6;
 	atomic_store(&r->lsn, lsn);
-	atomic_store(&r->lag_us, (uint64_t)(lag < 0 ? 0 : lag * 1e6));
-	atomic_store(&r->at_us, (uint64_t)(at * 1e6));
+	atomic_store(&r->lag_us, (uint64_t)(lag * 1e6));
+	atomic_store(&r->at_us, at_us);
+	return lag;
 }
 
 static struct replica_state *

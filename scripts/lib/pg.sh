@@ -621,6 +621,14 @@ pg_psql() {
         -U quire -d quire "$@"
 }
 
+# pg_psql_admin ROLE [args]: psql as the superuser postgres on db postgres
+# (tests that pause replay or force a checkpoint).
+pg_psql_admin() {
+    _pg_role_ok "${1:-}" || return 1
+    _pg_init || return 1
+    _pg_admin "$@"
+}
+
 pg_reset() {
     _pg_init || return 1
     [[ -d $_PG_DIR ]] || return 0

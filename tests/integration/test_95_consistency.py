@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 
-from lib import (check_envelope_error, get, post, request, stack, unique_email, wait_for)
+from lib import (check_envelope_error, get, post, psql, request, stack, unique_email, wait_for)
 
 
 def _user(tag="c"):
@@ -84,6 +84,59 @@ def test_lag_bound_sends_reads_to_primary():
         assert g.status == 200, g
     finally:
         _restart_replica("")
+        stack("app-restart")
+    wait_for(lambda: get("/health/db").json["data"]["status"] == "ok", timeout=30, what="replica back")
+
+
+def _admin(server, sql):
+    return stack("psql-admin", server, "-XAtq", "-c", sql)
+
+
+def _read_pool(path):
+    rid = "lag-" + uuid.uuid4().hex
+    r = get(path, headers={"X-Request-Id": rid})
+    assert r.status == 200, r
+    return _pool_of(rid)
+
+
+def test_quiet_primary_does_not_make_a_current_replica_lag():
+    # The replica's own lag figure is the age of its last replayed
+    # transaction while WAL waits to be replayed. After a quiet spell the
+    # first record that is not a transaction (autovacuum, a checkpoint)
+    # would make a replica that was current a moment ago look as old as
+    # the last commit and send every read to the primary. It must count
+    # only from when the replica was last seen current; and a replica that
+    # then really stays behind must still pass the bound.
+    stack("app-restart", env_extra={"QUIRE_MAX_REPLICA_LAG": "2"})
+    try:
+        wait_for(lambda: get("/health/db").json["data"]["replica"]["status"] == "up", timeout=20,
+                 what="replica up")
+        tok, _ = _user("quiet")
+        r = post("/posts", json_body={"title": "quiet", "content": "x", "published": True},
+                 headers={"Authorization": "Bearer " + tok})
+        assert r.status == 201, r
+        path = "/posts/" + r.json["data"]["id"]
+        wait_for(lambda: _replica_sees(r.json["data"]["id"]), timeout=10, what="replicated")
+        # No commit for longer than the bound; the shared status (kept 1 s)
+        # is then stale, so the next read asks the replica: current.
+        time.sleep(3.2)
+        seen = time.monotonic()
+        assert _read_pool(path) == "replica"
+        _admin("replica", "SELECT pg_wal_replay_pause()")
+        _admin("primary", "CHECKPOINT")
+        wait_for(lambda: psql("replica", "SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()")
+                 .strip() == "t", timeout=10, what="a checkpoint record received, not replayed")
+        # Past the status's 1 s, within the 2 s bound of the last sighting;
+        # the last replayed commit is 4.5 s old.
+        wait = seen + 1.3 - time.monotonic()
+        assert wait > -0.5, "set-up took too long to test inside the bound (%.1f s late)" % -wait
+        time.sleep(max(wait, 0))
+        assert _read_pool(path) == "replica", "a quiet primary made a current replica count as lagging"
+        # Still paused 2.5 s after the sighting: really behind, past the bound.
+        time.sleep(max(seen + 2.6 - time.monotonic(), 0))
+        assert _read_pool(path) == "primary", "a replica stuck past the bound still served reads"
+    finally:
+        _admin("replica", "SELECT pg_wal_replay_resume()")
         stack("app-restart")
     wait_for(lambda: get("/health/db").json["data"]["status"] == "ok", timeout=30, what="replica back")
 
