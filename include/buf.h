@@ -28,6 +28,8 @@ void		 buf_trim(struct buf *, size_t keep);
 void		 buf_append(struct buf *, const void *, size_t);
 void		 buf_puts(struct buf *, const char *);
 void		 buf_putc(struct buf *, char);
+/* v in decimal: the hot path's numbers without printf's machinery. */
+void		 buf_putu(struct buf *, unsigned long long v);
 void		 buf_printf(struct buf *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 buf_vprintf(struct buf *, const char *, va_list)

@@ -100,20 +100,37 @@ buf_putc(struct buf *b, char c)
 	buf_append(b, &c, 1);
 }
 
+/*
+ * Formats straight into the spare room first: the lines built per request
+ * fit, and then one vsnprintf does instead of a measuring one and a real
+ * one.
+ */
 void
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list	 ap2;
+	size_t	 room;
 	int	 n;
 
+	if (b->err != QERR_OK)
+		return;
+	room = b->p != NULL ? b->cap - b->len : 0;
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(room > 0 ? b->p + b->len : NULL, room, fmt, ap2);
 	va_end(ap2);
 	if (n < 0) {
-		if (b->err == QERR_OK)
-			b->err = QERR_INVAL;
+		b->err = QERR_INVAL;
+		if (b->p != NULL)
+			b->p[b->len] = '\0';
 		return;
 	}
+	if ((size_t)n < room && (size_t)n <= b->max - b->len) {
+		b->len += (size_t)n;
+		return;
+	}
+	/* Too long for the room (or the cap): undo the partial write. */
+	if (b->p != NULL)
+		b->p[b->len] = '\0';
 	if (reserve(b, (size_t)n) == -1)
 		return;
 	(void)vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
@@ -128,6 +145,19 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vprintf(b, fmt, ap);
 	va_end(ap);
+}
+
+void
+buf_putu(struct buf *b, unsigned long long v)
+{
+	char	 d[24];
+	size_t	 i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	buf_append(b, d + i, sizeof(d) - i);
 }
 
 enum qerr

@@ -43,17 +43,38 @@ log_enabled(enum log_level l)
 	return l >= min_level;
 }
 
+/* Three digits, zero-padded: milliseconds and fractions of them. */
+static void
+put_frac3(struct buf *b, long v)
+{
+	char	 d[3];
+
+	d[0] = (char)('0' + v / 100 % 10);
+	d[1] = (char)('0' + v / 10 % 10);
+	d[2] = (char)('0' + v % 10);
+	buf_append(b, d, 3);
+}
+
 static void
 put_time(struct buf *b)
 {
+	/* Formatted once a second: a busy worker logs thousands a second. */
+	static time_t	 sec = (time_t)-1;
+	static char	 t[32];
 	struct timespec	 ts;
 	struct tm	 tm;
-	char		 t[32];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
-	buf_printf(b, "time=%s.%03ldZ", t, ts.tv_nsec / 1000000);
+	if (ts.tv_sec != sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
+		sec = ts.tv_sec;
+	}
+	buf_puts(b, "time=");
+	buf_puts(b, t);
+	buf_putc(b, '.');
+	put_frac3(b, ts.tv_nsec / 1000000);
+	buf_putc(b, 'Z');
 }
 
 void
@@ -167,6 +188,8 @@ log_request(const char *method, const char *route, const char *path,
 {
 	static struct buf b;
 	char		 cut[257];
+	size_t		 n;
+	long		 us;
 
 	if (LOG_INFO < min_level)
 		return;
@@ -174,18 +197,32 @@ log_request(const char *method, const char *route, const char *path,
 		buf_init(&b, 8192);
 	buf_reset(&b);
 	put_time(&b);
-	buf_printf(&b, " level=info app=%s pid=%ld reqid=", prog,
-	    pid);
+	buf_puts(&b, " level=info app=");
+	buf_puts(&b, prog);
+	buf_puts(&b, " pid=");
+	buf_putu(&b, (unsigned long)pid);
+	buf_puts(&b, " reqid=");
 	log_value(&b, reqid);
 	buf_puts(&b, " method=");
 	log_value(&b, method);
 	buf_puts(&b, " route=");
 	log_value(&b, route != NULL ? route : "-");
 	buf_puts(&b, " path=");
-	snprintf(cut, sizeof(cut), "%s", path);
+	n = strnlen(path, sizeof(cut) - 1);
+	memcpy(cut, path, n);
+	cut[n] = '\0';
 	log_value(&b, cut);
-	buf_printf(&b, " status=%d duration_ms=%.3f pool=%s\n", status, dur_ms,
-	    pool != NULL ? pool : "-");
+	buf_puts(&b, " status=");
+	buf_putu(&b, (unsigned)status);
+	/* Milliseconds to the microsecond; a duration is never negative. */
+	us = dur_ms > 0.0 ? (long)(dur_ms * 1000.0 + 0.5) : 0;
+	buf_puts(&b, " duration_ms=");
+	buf_putu(&b, (unsigned long)(us / 1000));
+	buf_putc(&b, '.');
+	put_frac3(&b, us % 1000);
+	buf_puts(&b, " pool=");
+	buf_puts(&b, pool != NULL ? pool : "-");
+	buf_putc(&b, '\n');
 	if (buf_err(&b) != QERR_OK)
 		return;
 	if (npending + b.len > sizeof(pending))

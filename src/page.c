@@ -92,13 +92,15 @@ page_one(struct req *r, enum stmt s, int fresh, const char *what,
 	char		 msg[64];
 	enum qerr	 e;
 
+	if (r->id != NULL && fmt_is_uuid(r->id, strlen(r->id))) {
+		params[0] = r->id;
+		if ((e = db_exec(r, fresh ? DB_PRIMARY : DB_READ, s, params,
+		    res)) != QERR_OK)
+			return resp_qerr(r, e);
+		if (PQntuples(*res) == 1)
+			return 0;
+	}
+	/* Formatted only when needed: found is the common case. */
 	snprintf(msg, sizeof(msg), "%s not found", what);
-	if (r->id == NULL || !fmt_is_uuid(r->id, strlen(r->id)))
-		return resp_error(r, ERR_NOT_FOUND, msg);
-	params[0] = r->id;
-	if ((e = db_exec(r, fresh ? DB_PRIMARY : DB_READ, s, params, res)) != QERR_OK)
-		return resp_qerr(r, e);
-	if (PQntuples(*res) != 1)
-		return resp_error(r, ERR_NOT_FOUND, msg);
-	return 0;
+	return resp_error(r, ERR_NOT_FOUND, msg);
 }

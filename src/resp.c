@@ -208,10 +208,16 @@ static void
 render(struct req *r, struct buf *out, const char *body, size_t blen)
 {
 
-	buf_printf(out, "Status: %d %s\r\n", r->status, resp_reason(r->status));
-	buf_printf(out, "Content-Type: %s\r\n", r->raw_type != NULL &&
-	    r->err_code == NULL ? r->raw_type : "application/json; charset=utf-8");
-	buf_printf(out, "Content-Length: %zu\r\n", blen);
+	buf_puts(out, "Status: ");
+	buf_putu(out, (unsigned)r->status);
+	buf_putc(out, ' ');
+	buf_puts(out, resp_reason(r->status));
+	buf_puts(out, "\r\nContent-Type: ");
+	buf_puts(out, r->raw_type != NULL && r->err_code == NULL ?
+	    r->raw_type : "application/json; charset=utf-8");
+	buf_puts(out, "\r\nContent-Length: ");
+	buf_putu(out, blen);
+	buf_puts(out, "\r\n");
 	buf_puts(out, "X-Request-Id: ");
 	buf_puts(out, r->reqid);
 	buf_puts(out, "\r\n");
