@@ -187,7 +187,10 @@ jw_int(struct jw *w, long long v)
 {
 
 	sep(w);
-	buf_printf(w->b, "%lld", v);
+	if (v < 0)
+		buf_putc(w->b, '-');
+	/* The magnitude in unsigned arithmetic: LLONG_MIN has no positive twin. */
+	buf_putu(w->b, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
 }
 
 void

@@ -77,6 +77,20 @@ put_time(struct buf *b)
 	buf_putc(b, 'Z');
 }
 
+/* What every line starts with: time, level, program and pid. */
+static void
+put_head(struct buf *b, enum log_level l)
+{
+
+	put_time(b);
+	buf_puts(b, " level=");
+	buf_puts(b, names[l]);
+	buf_puts(b, " app=");
+	buf_puts(b, prog);
+	buf_puts(b, " pid=");
+	buf_putu(b, (unsigned long)pid);
+}
+
 void
 log_value(struct buf *b, const char *v)
 {
@@ -169,9 +183,7 @@ log_msg_(enum log_level l, const char *reqid, const char *func,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	buf_init(&b, 4096);
-	put_time(&b);
-	buf_printf(&b, " level=%s app=%s pid=%ld", names[l], prog,
-	    pid);
+	put_head(&b, l);
 	if (reqid != NULL) {
 		buf_puts(&b, " reqid=");
 		log_value(&b, reqid);
@@ -196,11 +208,7 @@ log_request(const char *method, const char *route, const char *path,
 	if (b.max == 0)
 		buf_init(&b, 8192);
 	buf_reset(&b);
-	put_time(&b);
-	buf_puts(&b, " level=info app=");
-	buf_puts(&b, prog);
-	buf_puts(&b, " pid=");
-	buf_putu(&b, (unsigned long)pid);
+	put_head(&b, LOG_INFO);
 	buf_puts(&b, " reqid=");
 	log_value(&b, reqid);
 	buf_puts(&b, " method=");
