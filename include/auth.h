@@ -80,9 +80,9 @@ int		 auth_is_self(const struct req *, const char *user_id);
 int		 auth_origin_ok(const struct req *);
 
 /*
- * The client's address: REMOTE_ADDR, or the right-most X-Forwarded-For
- * entry not in QUIRE_TRUSTED_PROXIES when REMOTE_ADDR is a trusted proxy.
- * Borrowed or arena memory.
+ * The client's address (xff.h), worked out once per request: canonical
+ * text, never invalid UTF-8. Arena memory, or a static "unknown" when
+ * the arena is full.
  */
 const char	*auth_client_addr(struct req *);
 

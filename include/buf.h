@@ -23,6 +23,8 @@ void		 buf_init(struct buf *, size_t max);
 void		 buf_free(struct buf *);
 /* Empties the buffer, keeping its memory for the next use. */
 void		 buf_reset(struct buf *);
+/* Drops everything past len bytes (an error stays). */
+void		 buf_truncate(struct buf *, size_t len);
 /* Frees the memory too when it grew past keep bytes. */
 void		 buf_trim(struct buf *, size_t keep);
 void		 buf_append(struct buf *, const void *, size_t);

@@ -33,6 +33,7 @@ struct conf {
 	long		 session_ttl;		/* seconds */
 	long		 session_cache_ms;	/* sesscache.h; 0: off */
 	size_t		 max_body;		/* bytes */
+	size_t		 max_page_bytes;	/* a list page's JSON, bytes */
 	long		 auth_rate_limit;	/* per minute; 0 disables */
 	long		 max_replica_lag;	/* seconds */
 	enum log_level	 log_level;

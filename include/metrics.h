@@ -34,6 +34,7 @@ struct metrics {
 	_Atomic uint64_t	db_errors[MP__MAX];
 	_Atomic uint64_t	reconnects[MP__MAX];
 	_Atomic uint64_t	worker_restarts;
+	_Atomic uint64_t	internal_errors;
 };
 
 /* Points the counters at the shared segment (shm_init first). */
@@ -45,6 +46,7 @@ void	metrics_statement(int replica, int write);
 void	metrics_db_error(int replica);
 void	metrics_reconnect(int replica);
 void	metrics_worker_restart(void);
+void	metrics_internal_error(void);
 
 /* Writes the Prometheus text exposition into b. */
 void	metrics_render(struct buf *);

@@ -18,9 +18,11 @@ typedef int (*page_item)(struct req *, struct jw *, const PGresult *, int row);
 
 /*
  * Answers 200 with the first `limit` rows of res (which was asked for
- * limit + 1 rows) and meta. The cursor points past the last row shown,
- * from its id (column 0) and raw created_at (column ts_col); it is null
- * when no further row exists. With a cursor, meta.offset is 0.
+ * limit + 1 rows) and meta, ending the page early (after one row at
+ * least) where the next row would take its JSON past
+ * QUIRE_MAX_PAGE_BYTES. The cursor points past the last row shown, from
+ * its id (column 0) and raw created_at (column ts_col); it is null when
+ * no further row exists. With a cursor, meta.offset is 0.
  */
 int	page_answer(struct req *, const PGresult *, const struct qval *limit,
 	    const struct qval *offset, const struct qval *cursor, int ts_col,

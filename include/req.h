@@ -66,6 +66,7 @@ struct req {
 	uint64_t		 min_lsn;	/* replicas serving reads must have replayed this */
 	int			 wrote;		/* a write committed during this request */
 	int			 revoked;	/* the write ended or changed sessions */
+	const char		*client_addr;	/* auth_client_addr(), once known */
 	const char		*ryw_key;	/* the caller's token hash: its writes' key */
 	uint64_t		 lsn_after;	/* WAL end after the last write, if read with it */
 
@@ -77,6 +78,7 @@ struct req {
 	struct buf		 hdrs;		/* extra header lines, CRLF-terminated */
 	struct buf		 json_out;	/* the rendered JSON body */
 	const char		*pool;		/* "primary"/"replica" or NULL */
+	char			 sqlstate[6];	/* of the last failed statement, or "" */
 	const char		*raw_type;	/* success body is r->data as is, of this type */
 };
 
@@ -93,7 +95,7 @@ enum qerr	 req_begin(struct req *, char **envp, req_reader, void *ctx) QUIRE_WUR
 /* Releases the request's memory and keeps the buffers' for the next one. */
 void		 req_end(struct req *);
 
-/* A CGI parameter, or NULL. Borrowed. */
+/* A CGI parameter (the last, when sent more than once), or NULL. Borrowed. */
 const char	*req_param(const struct req *, const char *name);
 
 /*

@@ -6,6 +6,8 @@
 #ifndef QUIRE_RESP_H
 #define QUIRE_RESP_H
 
+#include <sys/uio.h>
+
 #include "jw.h"
 #include "req.h"
 
@@ -57,11 +59,27 @@ void	resp_raw(struct req *, const char *content_type);
 void	resp_header(struct req *, const char *name, const char *value);
 
 /*
- * Builds the complete CGI answer (Status line, headers, blank line,
- * body) into out. On a builder failure the answer becomes a bare 500
- * envelope, so something valid is always sent.
+ * The answer's bytes, in order: the head (CGI status and headers, and
+ * the envelope's start), the data itself, and the envelope's end. The
+ * pieces point into the head buffer given to resp_render_iov and into
+ * r (borrowed: valid until the next request). HEAD gets the head alone.
  */
-void	resp_render(struct req *, struct buf *out);
+struct resp_out {
+	struct iovec	 iov[3];
+	int		 n;
+	size_t		 body_len;	/* Content-Length: what a GET's body holds */
+};
+
+/*
+ * Renders r's complete CGI answer (Status line, headers, blank line,
+ * body). A list page goes out from r->data where the handler wrote it,
+ * never copied. On a builder failure the answer becomes a bare 500
+ * envelope, so something valid is always sent.
+ * Every 500 is counted and logged with the request id and SQLSTATE.
+ */
+void	resp_render_iov(struct req *, struct buf *head, struct resp_out *);
+/* The same answer in one piece in out; returns the Content-Length. */
+size_t	resp_render(struct req *, struct buf *out);
 
 const char *resp_reason(int status);
 

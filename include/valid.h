@@ -24,6 +24,7 @@ enum ftype {
 #define F_REQUIRED	0x01
 #define F_NULLABLE	0x02
 #define F_TRIM		0x04
+#define F_LINES		0x08	/* FT_TEXT: tab, LF and CR allowed */
 
 struct field {
 	const char	*name;
@@ -73,6 +74,12 @@ size_t		 valid_utf8_len(const char *, size_t);
  * valid, else the message for details[].
  */
 const char	*valid_email(const char *, size_t);
+
+/*
+ * 1 when s[0..n) holds a C0, DEL or C1 control character; with lines
+ * set, tab, line feed and carriage return are not counted.
+ */
+int		 valid_has_control(const char *, size_t, int lines);
 
 /* Removes surrounding ASCII white space: adjusts *s and *n. */
 void		 valid_trim(const char **s, size_t *n);

@@ -19,6 +19,7 @@
 #include "resp.h"
 #include "sesscache.h"
 #include "shm.h"
+#include "xff.h"
 
 static int
 b64url_char(char c)
@@ -297,52 +298,19 @@ auth_origin_ok(const struct req *r)
 	return conf_origin_allowed(r->conf, origin) ? 0 : -1;
 }
 
-static int
-trusted(const struct conf *c, const char *addr, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < c->nproxies; i++)
-		if (strlen(c->proxies[i]) == n &&
-		    memcmp(c->proxies[i], addr, n) == 0)
-			return 1;
-	return 0;
-}
-
 const char *
 auth_client_addr(struct req *r)
 {
-	const char	*remote, *xff, *end, *start;
+	char	*out;
 
-	if ((remote = req_param(r, "REMOTE_ADDR")) == NULL)
-		remote = "unknown";
-	if (r->conf->nproxies == 0 || !trusted(r->conf, remote, strlen(remote)))
-		return remote;
-	if ((xff = req_param(r, "HTTP_X_FORWARDED_FOR")) == NULL)
-		return remote;
-	/* Walk from the right past our own proxies to the first stranger. */
-	end = xff + strlen(xff);
-	while (end > xff) {
-		start = end;
-		while (start > xff && start[-1] != ',')
-			start--;
-		{
-			const char *a = start, *b = end;
-
-			while (a < b && (*a == ' ' || *a == '\t'))
-				a++;
-			while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-				b--;
-			if (b > a && !trusted(r->conf, a, (size_t)(b - a))) {
-				const char *s = arena_strndup(r->arena, a,
-				    (size_t)(b - a) > 64 ? 64 : (size_t)(b - a));
-
-				return s != NULL ? s : remote;
-			}
-		}
-		end = start > xff ? start - 1 : xff;
-	}
-	return remote;
+	if (r->client_addr != NULL)
+		return r->client_addr;
+	if ((out = arena_alloc(r->arena, XFF_ADDR_MAX)) == NULL)
+		return "unknown";
+	r->client_addr = xff_client(req_param(r, "REMOTE_ADDR"),
+	    req_param(r, "HTTP_X_FORWARDED_FOR"), r->conf->proxies,
+	    r->conf->nproxies, out);
+	return r->client_addr;
 }
 
 void

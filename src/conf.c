@@ -34,6 +34,7 @@ static const struct num_var num_vars[] = {
 	{ "QUIRE_SESSION_TTL", K_LONG, "604800", 60, 31536000, OFF(session_ttl) },
 	{ "QUIRE_SESSION_CACHE_MS", K_LONG, "1000", 0, 10000, OFF(session_cache_ms) },
 	{ "QUIRE_MAX_BODY", K_SIZE, "1048576", 1024, 64L * 1024 * 1024, OFF(max_body) },
+	{ "QUIRE_MAX_PAGE_BYTES", K_SIZE, "4194304", 16384, 64L * 1024 * 1024, OFF(max_page_bytes) },
 	{ "QUIRE_AUTH_RATE_LIMIT", K_LONG, "10", 0, 1000000, OFF(auth_rate_limit) },
 	{ "QUIRE_MAX_REPLICA_LAG", K_LONG, "30", 0, 86400, OFF(max_replica_lag) },
 	{ "QUIRE_DB_CONNECT_TIMEOUT", K_LONG, "2", 1, 60, OFF(db_connect_timeout) },

@@ -467,11 +467,18 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 			state = NULL;
 		e = db_classify(state);
 		c->errors++;
-		/* A conflict or bad input is the request's doing, not the database's. */
-		if (e == QERR_DB || e == QERR_DB_DOWN)
+		/* For the log line of a 500 (resp_render); 08000: no answer. */
+		memcpy(r->sqlstate, state != NULL && strlen(state) == 5 ?
+		    state : "08000", sizeof(r->sqlstate));
+		/*
+		 * A conflict is the request's doing, not the database's. Input
+		 * the database refused (class 22) should have been refused by
+		 * validation first: it answers 500, so it is counted and logged.
+		 */
+		if (e != QERR_CONFLICT && e != QERR_NOTFOUND)
 			metrics_db_error(c->is_replica);
-		if (e == QERR_DB || e == QERR_DB_DOWN)
-			log_msg(e == QERR_DB ? LOG_ERROR : LOG_WARN, r->reqid,
+		if (e != QERR_CONFLICT && e != QERR_NOTFOUND)
+			log_msg(e == QERR_DB_DOWN ? LOG_WARN : LOG_ERROR, r->reqid,
 			    "%s on %s failed: %s %s", d->name, c->name,
 			    state != NULL ? state : "connection lost",
 			    pr != NULL ? PQresultErrorField(pr,

@@ -15,7 +15,11 @@
 #include "h_auth.h"
 #include "log.h"
 #include "resp.h"
+#include "utf8.h"
 #include "valid.h"
+
+/* Bytes of User-Agent kept with a session. */
+#define SESSION_UA_MAX	256
 
 /*
  * Counts this attempt against the client address and the email.
@@ -84,16 +88,13 @@ session_create(struct req *r, const char *user_id, char *token, char *expires)
 	snprintf(ttl, sizeof(ttl), "%ld", r->conf->session_ttl);
 	if ((ua = req_param(r, "HTTP_USER_AGENT")) == NULL)
 		ua = "";
-	if ((ua_short = arena_strndup(r->arena, ua, strnlen(ua, 256))) == NULL)
+	/*
+	 * Kept, never refused: cut on a character boundary, invalid bytes
+	 * replaced, so no client is locked out by its own User-Agent.
+	 */
+	if ((ua_short = arena_alloc(r->arena, SESSION_UA_MAX + 1)) == NULL)
 		return QERR_NOMEM;
-	/* Cut on a character boundary so the text stays valid UTF-8. */
-	{
-		size_t n = strlen(ua_short);
-
-		if (n == 256)
-			while (n > 0 && ((unsigned char)ua_short[n] & 0xc0) == 0x80)
-				ua_short[--n] = '\0';
-	}
+	(void)utf8_clean(ua_short, SESSION_UA_MAX + 1, ua, strlen(ua));
 	params[0] = user_id;
 	params[1] = hash;
 	params[2] = ttl;

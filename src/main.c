@@ -415,23 +415,34 @@ fcgi_header(unsigned char *h, int type, int id, size_t len)
 
 /*
  * Sends the whole response and ends the request in as few writes as the
- * kernel allows: STDOUT records of up to 64 KiB straight from our buffer,
- * the empty record that closes the stream, and END_REQUEST, by writev.
- * libfcgi would copy through its 8 KiB buffer and write each 8 KiB. Its
- * stream is then marked closed so FCGX_Finish_r writes nothing more.
+ * kernel allows: STDOUT records of up to 64 KiB straight from the
+ * answer's pieces (resp.h), the empty record that closes the stream, and
+ * END_REQUEST, by writev. libfcgi would copy through its 8 KiB buffer
+ * and write each 8 KiB. A record never spans two pieces. Its stream is
+ * then marked closed so FCGX_Finish_r writes nothing more.
  */
 static void
-send_response(FCGX_Request *fr, const char *p, size_t len)
+send_response(FCGX_Request *fr, const struct resp_out *o)
 {
 	enum { CHUNK = 65535, BATCH = 64 };
 	unsigned char	 hdr[BATCH][FCGI_HEADER_LEN];
 	unsigned char	 tail[2 * FCGI_HEADER_LEN + sizeof(FCGI_EndRequestBody)];
 	struct iovec	 iov[2 * BATCH + 1];
-	size_t		 n;
-	int		 k, last;
+	const char	*p;
+	size_t		 n, len;
+	int		 k, last, piece;
 
+	piece = 0;
+	p = o->n > 0 ? o->iov[0].iov_base : NULL;
+	len = o->n > 0 ? o->iov[0].iov_len : 0;
 	do {
-		for (k = 0; k < BATCH && len > 0; k++) {
+		for (k = 0; k < BATCH && (len > 0 || piece + 1 < o->n); ) {
+			if (len == 0) {
+				piece++;
+				p = o->iov[piece].iov_base;
+				len = o->iov[piece].iov_len;
+				continue;
+			}
 			n = len < CHUNK ? len : CHUNK;
 			fcgi_header(hdr[k], FCGI_STDOUT, fr->requestId, n);
 			iov[2 * k].iov_base = hdr[k];
@@ -440,8 +451,9 @@ send_response(FCGX_Request *fr, const char *p, size_t len)
 			iov[2 * k + 1].iov_len = n;
 			p += n;
 			len -= n;
+			k++;
 		}
-		last = len == 0;
+		last = len == 0 && piece + 1 >= o->n;
 		if (last) {
 			fcgi_header(tail, FCGI_STDOUT, fr->requestId, 0);
 			fcgi_header(tail + FCGI_HEADER_LEN, FCGI_END_REQUEST,
@@ -474,6 +486,7 @@ serve(const struct conf *conf)
 	struct db	 db;
 	struct arena	*arena;
 	struct buf	 out;
+	struct resp_out	 ro;
 	double		 ms;
 	int		 nolisten, fd;
 
@@ -531,9 +544,9 @@ serve(const struct conf *conf)
 		else
 			app_handle(&r);
 		db_rollback(&r);
-		resp_render(&r, &out);
+		resp_render_iov(&r, &out, &ro);
 		if (buf_err(&out) == QERR_OK)
-			send_response(&fr, out.p, out.len);
+			send_response(&fr, &ro);
 		ms = (req_now() - r.t_start) * 1000.0;
 		metrics_request(&r, ms / 1000.0);
 		log_request(r.method_name, r.route != NULL ? r.route->path : NULL,

@@ -95,6 +95,15 @@ metrics_reconnect(int replica)
 }
 
 void
+metrics_internal_error(void)
+{
+
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->internal_errors, 1,
+		    memory_order_relaxed);
+}
+
+void
 metrics_worker_restart(void)
 {
 
@@ -206,6 +215,11 @@ metrics_render(struct buf *b)
 		buf_printf(b, "quire_replica_lag_seconds{replica=\"%zu\"} %.3f\n",
 		    k, lag);
 	}
+	buf_puts(b, "# HELP quire_internal_errors_total Answers of 500 "
+	    "INTERNAL_ERROR, each logged with its request id and SQLSTATE.\n"
+	    "# TYPE quire_internal_errors_total counter\n");
+	buf_printf(b, "quire_internal_errors_total %llu\n",
+	    (unsigned long long)get(&m->internal_errors));
 	buf_puts(b, "# HELP quire_worker_restarts_total Workers that died "
 	    "and were replaced.\n# TYPE quire_worker_restarts_total counter\n");
 	buf_printf(b, "quire_worker_restarts_total %llu\n",

@@ -12,6 +12,9 @@
 #include "page.h"
 #include "resp.h"
 
+/* Room left in a page for the envelope around the items and meta. */
+#define PAGE_ENVELOPE	512
+
 int
 page_answer(struct req *r, const PGresult *res, const struct qval *limit,
     const struct qval *offset, const struct qval *cursor, int ts_col,
@@ -19,15 +22,30 @@ page_answer(struct req *r, const PGresult *res, const struct qval *limit,
 {
 	struct jw	 w;
 	const char	*next;
+	size_t		 before, max;
 	int		 i, n, shown;
 
 	n = PQntuples(res);
 	shown = n > limit->n ? (int)limit->n : n;
+	max = r->conf->max_page_bytes > PAGE_ENVELOPE ?
+	    r->conf->max_page_bytes - PAGE_ENVELOPE : 0;
 	resp_ok(r, 200, &w);
 	jw_arr(&w);
-	for (i = 0; i < shown; i++)
+	for (i = 0; i < shown; i++) {
+		before = r->data.len;
 		if (item(r, &w, res, i) == -1)
 			return resp_error(r, ERR_INTERNAL, NULL);
+		/*
+		 * Past the page's size the item is taken back and the page
+		 * ends: one account's huge posts must not make every reader's
+		 * page (and a worker's memory) huge. One item always goes out.
+		 */
+		if (i > 0 && r->data.len > max) {
+			buf_truncate(&r->data, before);
+			shown = i;
+			break;
+		}
+	}
 	jw_arr_end(&w);
 	next = NULL;
 	if (n > shown && shown > 0) {

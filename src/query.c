@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -13,6 +14,7 @@
 #include "fmt.h"
 #include "query.h"
 #include "resp.h"
+#include "utf8.h"
 #include "valid.h"
 
 #define PAGE_PARAMS \
@@ -88,6 +90,51 @@ query_cursor_encode(struct arena *a, const char *ts, const char *id)
 	return out;
 }
 
+static int
+num(const char *s, size_t n)
+{
+	size_t	 i;
+	int	 v;
+
+	for (i = 0, v = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+/*
+ * 1 when the calendar date and clock time of "YYYY-MM-DD HH:MM:SS" exist
+ * (no 30 February, month 13, hour 99) with a year from 1 to 9999:
+ * timegm() normalises what does not exist, so a round trip through it
+ * must give back the same fields. PostgreSQL would refuse the rest with
+ * an error, which is no answer for a client's bad cursor.
+ */
+static int
+date_exists(const char *t)
+{
+	struct tm	 tm, back;
+	time_t		 when;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = num(t, 4) - 1900;
+	tm.tm_mon = num(t + 5, 2) - 1;
+	tm.tm_mday = num(t + 8, 2);
+	tm.tm_hour = num(t + 11, 2);
+	tm.tm_min = num(t + 14, 2);
+	tm.tm_sec = num(t + 17, 2);
+	if (tm.tm_year + 1900 < 1 || tm.tm_mon < 0 || tm.tm_mon > 11 ||
+	    tm.tm_mday < 1 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 59)
+		return 0;
+	/* timegm() normalises its argument too: compare with a copy. */
+	back = tm;
+	when = timegm(&back);
+	if (gmtime_r(&when, &back) == NULL)
+		return 0;
+	return back.tm_year == tm.tm_year && back.tm_mon == tm.tm_mon &&
+	    back.tm_mday == tm.tm_mday && back.tm_hour == tm.tm_hour &&
+	    back.tm_min == tm.tm_min && back.tm_sec == tm.tm_sec;
+}
+
 /* PostgreSQL's ISO text of a UTC timestamp: "YYYY-MM-DD HH:MM:SS[.ffffff]+00". */
 static int
 ts_ok(const char *t, size_t n)
@@ -99,7 +146,7 @@ ts_ok(const char *t, size_t n)
 		return 0;
 	memcpy(z, t, n);
 	z[n] = '\0';
-	if (fmt_ts(tmp, z) == -1)
+	if (fmt_ts(tmp, z) == -1 || !date_exists(z))
 		return 0;
 	i = 19;
 	if (t[i] == '.') {
@@ -238,6 +285,12 @@ query_parse(struct req *r, const struct query_spec *spec, struct qval *out)
 			return QERR_NOMEM;
 		if (vlen < 0) {
 			resp_detail(r, spec->params[i].name, "is not valid percent-encoding");
+			bad = 1;
+			continue;
+		}
+		/* Checked here, before SQL, which would refuse it with an error. */
+		if (!utf8_valid(val, (size_t)vlen)) {
+			resp_detail(r, spec->params[i].name, "must be valid UTF-8");
 			bad = 1;
 			continue;
 		}

@@ -95,16 +95,23 @@ req_teardown(struct req *r)
 const char *
 req_param(const struct req *r, const char *name)
 {
-	char	**e;
-	size_t	  n;
+	const char	*v;
+	char		**e;
+	size_t		  n;
 
 	if (r->envp == NULL)
 		return NULL;
 	n = strlen(name);
+	/*
+	 * The last of several wins: nginx passes one param per header line,
+	 * and a proxy in front (HAProxy's option forwardfor) adds its own
+	 * X-Forwarded-For line after whatever the client sent.
+	 */
+	v = NULL;
 	for (e = r->envp; *e != NULL; e++)
-		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-			return *e + n + 1;
-	return NULL;
+		if (**e == *name && strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			v = *e + n + 1;
+	return v;
 }
 
 const char *
@@ -198,9 +205,11 @@ req_begin(struct req *r, char **envp, req_reader rd, void *ctx)
 	r->min_lsn = 0;
 	r->wrote = 0;
 	r->revoked = 0;
+	r->client_addr = NULL;
 	r->ryw_key = NULL;
 	r->lsn_after = 0;
 	r->pool = NULL;
+	r->sqlstate[0] = '\0';
 	r->raw_type = NULL;
 	buf_reset(&r->data);
 	buf_reset(&r->meta);

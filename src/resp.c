@@ -3,11 +3,15 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bounds.h"
+#include "log.h"
+#include "metrics.h"
 #include "resp.h"
+#include "route.h"
 
 struct err_entry {
 	int		 status;
@@ -204,8 +208,9 @@ render_body(struct req *r, struct buf *b)
 	buf_putc(b, '}');
 }
 
+/* The CGI head: status, headers and the blank line, for a body of blen bytes. */
 static void
-render(struct req *r, struct buf *out, const char *body, size_t blen)
+render_head(struct req *r, struct buf *out, size_t blen)
 {
 
 	buf_puts(out, "Status: ");
@@ -228,16 +233,48 @@ render(struct req *r, struct buf *out, const char *body, size_t blen)
 	if (r->hdrs.len > 0)
 		buf_append(out, r->hdrs.p, r->hdrs.len);
 	buf_puts(out, "\r\n");
-	if (r->method != METHOD_HEAD)
-		buf_append(out, body, blen);
+}
+
+/*
+ * Every 500 is a bug or a database failure nobody foresaw: it gets an
+ * error line with what is known (the statement's SQLSTATE) and a count
+ * for the alert, whatever path produced it.
+ */
+static void
+report_internal(const struct req *r)
+{
+
+	metrics_internal_error();
+	log_msg(LOG_ERROR, r->reqid, "internal error: %s %s sqlstate=%s",
+	    r->method_name != NULL ? r->method_name : "-",
+	    r->route != NULL ? r->route->path : "(unmatched)",
+	    r->sqlstate[0] != '\0' ? r->sqlstate : "-");
+}
+
+static void
+piece(struct resp_out *o, const void *p, size_t n)
+{
+
+	if (n == 0)
+		return;
+	o->iov[o->n].iov_base = (void *)(uintptr_t)p;
+	o->iov[o->n].iov_len = n;
+	o->n++;
 }
 
 void
-resp_render(struct req *r, struct buf *out)
+resp_render_iov(struct req *r, struct buf *out, struct resp_out *o)
 {
 	static const char fallback[] = "{\"success\":false,\"message\":"
 	    "\"Internal server error\",\"error\":\"INTERNAL_ERROR\"}";
+	static const char ok_start[] = "{\"success\":true,\"data\":";
+	static const char meta_start[] = ",\"meta\":";
+	const char	*mid;
+	size_t		 midlen, headlen, taillen;
+	int		 body;
 
+	memset(o, 0, sizeof(*o));
+	body = r->method != METHOD_HEAD;
 	if (r->status == 0)
 		resp_error(r, ERR_INTERNAL, NULL);
 	if (buf_err(&r->data) != QERR_OK || buf_err(&r->meta) != QERR_OK ||
@@ -245,22 +282,89 @@ resp_render(struct req *r, struct buf *out)
 		buf_reset(&r->hdrs);
 		resp_error(r, ERR_INTERNAL, NULL);
 	}
-	buf_reset(&r->json_out);
-	if (r->raw_type != NULL && r->err_code == NULL)
-		buf_append(&r->json_out, r->data.p != NULL ? r->data.p : "",
-		    r->data.len);
-	else
-		render_body(r, &r->json_out);
 	buf_reset(out);
-	if (buf_err(&r->json_out) == QERR_OK) {
-		render(r, out, r->json_out.p, r->json_out.len);
-		if (buf_err(out) == QERR_OK)
-			return;
+	if (r->err_code == NULL && r->raw_type != NULL) {
+		/* /metrics, /openapi.json: the document as it is. */
+		mid = r->data.p != NULL ? r->data.p : "";
+		midlen = r->data.len;
+		render_head(r, out, midlen);
+		headlen = out->len;
+		taillen = 0;
+	} else if (r->err_code == NULL) {
+		/*
+		 * The envelope around r->data, which goes out where it is: a
+		 * list page may be megabytes, and one copy of it is enough.
+		 */
+		mid = r->data.len > 0 ? r->data.p : "{}";
+		midlen = r->data.len > 0 ? r->data.len : 2;
+		taillen = r->meta.len > 0 ? sizeof(meta_start) - 1 +
+		    r->meta.len + 1 : 1;
+		render_head(r, out, sizeof(ok_start) - 1 + midlen + taillen);
+		if (body)
+			buf_append(out, ok_start, sizeof(ok_start) - 1);
+		headlen = out->len;
+		if (r->meta.len > 0) {
+			buf_append(out, meta_start, sizeof(meta_start) - 1);
+			buf_append(out, r->meta.p, r->meta.len);
+		}
+		buf_putc(out, '}');
+	} else {
+		/* Errors are small: built whole, then sent after the head. */
+		buf_reset(&r->json_out);
+		render_body(r, &r->json_out);
+		mid = r->json_out.p;
+		midlen = r->json_out.len;
+		if (buf_err(&r->json_out) == QERR_OK)
+			render_head(r, out, midlen);
+		headlen = out->len;
+		taillen = 0;
 	}
-	/* Last resort: a fixed answer that needs little memory to be right. */
-	buf_trim(out, 0);
-	r->status = 500;
-	r->err_code = "INTERNAL_ERROR";
-	buf_reset(&r->hdrs);
-	render(r, out, fallback, sizeof(fallback) - 1);
+	if (buf_err(out) == QERR_OK && (r->err_code == NULL ||
+	    buf_err(&r->json_out) == QERR_OK)) {
+		o->body_len = out->len - headlen + midlen +
+		    (r->err_code == NULL && r->raw_type == NULL ?
+		    sizeof(ok_start) - 1 : 0);
+		piece(o, out->p, headlen);
+		if (body) {
+			piece(o, mid, midlen);
+			piece(o, out->p + headlen, taillen);
+		}
+	} else {
+		/* Last resort: a fixed answer that needs little memory to be right. */
+		buf_trim(out, 0);
+		r->status = 500;
+		r->err_code = "INTERNAL_ERROR";
+		buf_reset(&r->hdrs);
+		render_head(r, out, sizeof(fallback) - 1);
+		o->body_len = sizeof(fallback) - 1;
+		piece(o, out->p, out->len);
+		if (body)
+			piece(o, fallback, sizeof(fallback) - 1);
+	}
+	if (r->status == 500)
+		report_internal(r);
+}
+
+size_t
+resp_render(struct req *r, struct buf *out)
+{
+	struct resp_out	 o;
+	struct buf	 tmp;
+	int		 i;
+
+	buf_init(&tmp, out->max);
+	resp_render_iov(r, &tmp, &o);
+	buf_reset(out);
+	for (i = 0; i < o.n; i++)
+		buf_append(out, o.iov[i].iov_base, o.iov[i].iov_len);
+	if (buf_err(out) != QERR_OK && r->status != 500) {
+		/* Too big for out: what a response buffer that ran out answers. */
+		r->data.err = QERR_TOOBIG;
+		resp_render_iov(r, &tmp, &o);
+		buf_reset(out);
+		for (i = 0; i < o.n; i++)
+			buf_append(out, o.iov[i].iov_base, o.iov[i].iov_len);
+	}
+	buf_free(&tmp);
+	return o.body_len;
 }

@@ -45,7 +45,7 @@ const struct body_spec body_user_patch = { user_patch_fields, USER__MAX };
 
 #define POST_FIELDS(req) \
 	[POST_TITLE] = { "title", FT_TEXT, 1, 200, (req) | F_TRIM }, \
-	[POST_CONTENT] = { "content", FT_TEXT, 1, 100000, (req) }, \
+	[POST_CONTENT] = { "content", FT_TEXT, 1, 100000, (req) | F_LINES }, \
 	[POST_PUBLISHED] = { "published", FT_BOOL, 0, 0, 0 }
 
 static const struct field post_create_fields[POST__MAX] = { POST_FIELDS(F_REQUIRED) };
@@ -62,6 +62,31 @@ valid_utf8_len(const char *s, size_t n)
 		if (((unsigned char)s[i] & 0xc0) != 0x80)
 			cp++;
 	return cp;
+}
+
+/*
+ * 1 when s[0..n) holds a control character: C0, DEL or C1 (U+0080 to
+ * U+009F, C2 80..C2 9F in UTF-8); with lines set, tab, line feed and
+ * carriage return are allowed. Escaped as \u00XX they would cost a page
+ * six bytes each, and no name or title needs one.
+ */
+int
+valid_has_control(const char *s, size_t n, int lines)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] < 0x20) {
+			if (lines && (p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+				continue;
+			return 1;
+		}
+		if (p[i] == 0x7f ||
+		    (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f))
+			return 1;
+	}
+	return 0;
 }
 
 static int
@@ -185,6 +210,11 @@ check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
 			    f->min, f->max);
 			return msg;
 		}
+		if (f->type == FT_TEXT &&
+		    valid_has_control(s, n, (f->flags & F_LINES) != 0))
+			return (f->flags & F_LINES) ? "must not contain control "
+			    "characters other than tab, line feed and carriage "
+			    "return" : "must not contain control characters";
 		break;
 	case FT_EMAIL: {
 		const char *e;

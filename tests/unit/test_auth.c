@@ -311,42 +311,67 @@ test_client_addr(struct arena *a)
 		int		 line;
 		const char	*env[4];
 		const char	*want;
+		const char	*want_direct;	/* no proxies; NULL: REMOTE_ADDR */
 	} rows[] = {
 		{ __LINE__, { "REMOTE_ADDR=203.0.113.5", NULL },
-		    "203.0.113.5" },
+		    "203.0.113.5", NULL },
 		{ __LINE__, { "REMOTE_ADDR=203.0.113.5",
-		    "HTTP_X_FORWARDED_FOR=1.2.3.4", NULL }, "203.0.113.5" },
-		{ __LINE__, { "REMOTE_ADDR=10.0.0.1", NULL }, "10.0.0.1" },
+		    "HTTP_X_FORWARDED_FOR=1.2.3.4", NULL }, "203.0.113.5", NULL },
+		{ __LINE__, { "REMOTE_ADDR=10.0.0.1", NULL }, "10.0.0.1", NULL },
 		{ __LINE__, { "REMOTE_ADDR=10.0.0.1",
-		    "HTTP_X_FORWARDED_FOR=1.2.3.4", NULL }, "1.2.3.4" },
+		    "HTTP_X_FORWARDED_FOR=1.2.3.4", NULL }, "1.2.3.4", NULL },
 		{ __LINE__, { "REMOTE_ADDR=10.0.0.1",
 		    "HTTP_X_FORWARDED_FOR=9.9.9.9, 1.2.3.4", NULL },
-		    "1.2.3.4" },
+		    "1.2.3.4", NULL },
 		{ __LINE__, { "REMOTE_ADDR=10.0.0.1",
 		    "HTTP_X_FORWARDED_FOR=9.9.9.9, 1.2.3.4, 10.0.0.2", NULL },
-		    "1.2.3.4" },
+		    "1.2.3.4", NULL },
 		{ __LINE__, { "REMOTE_ADDR=10.0.0.2",
 		    "HTTP_X_FORWARDED_FOR=1.2.3.4 ,\t 10.0.0.1 ,", NULL },
-		    "1.2.3.4" },
+		    "1.2.3.4", NULL },
 		{ __LINE__, { "REMOTE_ADDR=10.0.0.1",
-		    "HTTP_X_FORWARDED_FOR=2001:db8::1", NULL }, "2001:db8::1" },
+		    "HTTP_X_FORWARDED_FOR=2001:db8::1", NULL }, "2001:db8::1", NULL },
+		/* Only proxies: the farthest one any of them reported. */
 		{ __LINE__, { "REMOTE_ADDR=10.0.0.1",
-		    "HTTP_X_FORWARDED_FOR=10.0.0.2", NULL }, "10.0.0.1" },
+		    "HTTP_X_FORWARDED_FOR=10.0.0.2", NULL }, "10.0.0.2", NULL },
 		{ __LINE__, { "REMOTE_ADDR=10.0.0.1",
-		    "HTTP_X_FORWARDED_FOR=", NULL }, "10.0.0.1" },
+		    "HTTP_X_FORWARDED_FOR=", NULL }, "10.0.0.1", NULL },
 		{ __LINE__, { "REMOTE_ADDR=10.0.0.1",
-		    "HTTP_X_FORWARDED_FOR= , ,,", NULL }, "10.0.0.1" },
+		    "HTTP_X_FORWARDED_FOR= , ,,", NULL }, "10.0.0.1", NULL },
 		{ __LINE__, { "REMOTE_ADDR=10.0.0.10",
-		    "HTTP_X_FORWARDED_FOR=1.2.3.4", NULL }, "10.0.0.10" },
+		    "HTTP_X_FORWARDED_FOR=1.2.3.4", NULL }, "10.0.0.10", NULL },
 		{ __LINE__, { "REMOTE_ADDR=10.0.0.",
-		    "HTTP_X_FORWARDED_FOR=1.2.3.4", NULL }, "10.0.0." },
+		    "HTTP_X_FORWARDED_FOR=1.2.3.4", NULL }, "10.0.0.", NULL },
 		{ __LINE__, { "HTTP_X_FORWARDED_FOR=1.2.3.4", NULL },
-		    "unknown" },
+		    "unknown", NULL },
 		{ __LINE__, { "REMOTE_ADDR=10.0.0.1",
 		    "HTTP_X_FORWARDED_FOR=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		    NULL },
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" },
+		    NULL }, "10.0.0.1", NULL },
+		/* Not an address: the walk stops at the proxy that wrote it. */
+		{ __LINE__, { "REMOTE_ADDR=10.0.0.1",
+		    "HTTP_X_FORWARDED_FOR=6.6.6.6, 1.2.3.\xc3", NULL }, "10.0.0.1", NULL },
+		{ __LINE__, { "REMOTE_ADDR=10.0.0.1",
+		    "HTTP_X_FORWARDED_FOR=6.6.6.6, bogus, 10.0.0.2", NULL },
+		    "10.0.0.2", NULL },
+		/* One spelling per address: canonical text. */
+		{ __LINE__, { "REMOTE_ADDR=10.0.0.1",
+		    "HTTP_X_FORWARDED_FOR=2001:DB8:0:0::1", NULL }, "2001:db8::1", NULL },
+		{ __LINE__, { "REMOTE_ADDR=10.0.0.1",
+		    "HTTP_X_FORWARDED_FOR=[2001:db8::2]", NULL }, "2001:db8::2", NULL },
+		{ __LINE__, { "REMOTE_ADDR=10.0.0.1",
+		    "HTTP_X_FORWARDED_FOR=::ffff:1.2.3.4", NULL }, "1.2.3.4", NULL },
+		{ __LINE__, { "REMOTE_ADDR=::ffff:10.0.0.1",
+		    "HTTP_X_FORWARDED_FOR=1.2.3.5", NULL }, "1.2.3.5",
+		    "10.0.0.1" },
+		/* Two X-Forwarded-For params (nginx, a line each): the last. */
+		{ __LINE__, { "REMOTE_ADDR=10.0.0.1",
+		    "HTTP_X_FORWARDED_FOR=6.6.6.6",
+		    "HTTP_X_FORWARDED_FOR=1.2.3.6", NULL }, "1.2.3.6", NULL },
+		/* A REMOTE_ADDR that is no address is kept as valid text. */
+		{ __LINE__, { "REMOTE_ADDR=unix:\xff\xfe", NULL },
+		    "unix:\xef\xbf\xbd\xef\xbf\xbd",
+		    "unix:\xef\xbf\xbd\xef\xbf\xbd" },
 	};
 	struct kv	 env[] = {
 		{ "QUIRE_PRIMARY_URL", "postgresql://db/quire" },
@@ -385,7 +410,8 @@ test_client_addr(struct arena *a)
 	/* Without trusted proxies X-Forwarded-For is never believed. */
 	ok(req_setup(&r, &c0, NULL, a) == QERR_OK, "req_setup");
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		const char *want = rows[i].env[0] != NULL &&
+		const char *want = rows[i].want_direct != NULL ?
+		    rows[i].want_direct : rows[i].env[0] != NULL &&
 		    strncmp(rows[i].env[0], "REMOTE_ADDR=", 12) == 0 ?
 		    rows[i].env[0] + 12 : "unknown";
 

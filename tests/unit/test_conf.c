@@ -137,6 +137,10 @@ test_numbers(void)
 		{ __LINE__, "QUIRE_WORKERS", "4", 4 },
 		{ __LINE__, "QUIRE_DB_CONNECT_TIMEOUT", "0", -1 },
 		{ __LINE__, "QUIRE_STATEMENT_TIMEOUT_MS", "600001", -1 },
+		{ __LINE__, "QUIRE_MAX_PAGE_BYTES", "", 4194304 },
+		{ __LINE__, "QUIRE_MAX_PAGE_BYTES", "16384", 16384 },
+		{ __LINE__, "QUIRE_MAX_PAGE_BYTES", "16383", -1 },
+		{ __LINE__, "QUIRE_MAX_PAGE_BYTES", "67108865", -1 },
 	};
 	struct kv	 env[3];
 	struct conf	 c;
@@ -166,6 +170,8 @@ test_numbers(void)
 		    rows[i].name, rows[i].value, err);
 		if (strcmp(rows[i].name, "QUIRE_MAX_BODY") == 0)
 			got = (long)c.max_body;
+		else if (strcmp(rows[i].name, "QUIRE_MAX_PAGE_BYTES") == 0)
+			got = (long)c.max_page_bytes;
 		else if (strcmp(rows[i].name, "QUIRE_SESSION_TTL") == 0)
 			got = c.session_ttl;
 		else if (strcmp(rows[i].name, "QUIRE_AUTH_RATE_LIMIT") == 0)

@@ -456,6 +456,87 @@ test_login(struct req *r)
 	}
 }
 
+/*
+ * The text rules: no control characters (C0, DEL, C1) in name and title,
+ * none but tab, line feed and carriage return in content.
+ */
+static void
+test_text_rules(struct req *r)
+{
+	static const char ctl[] = "must not contain control characters";
+	static const char ctl_lines[] = "must not contain control characters "
+	    "other than tab, line feed and carriage return";
+	static const struct {
+		int		 line;
+		const struct body_spec *spec;
+		const char	*field;
+		struct vspec	 v;
+		const char	*msg;		/* NULL: valid */
+	} rows[] = {
+		{ __LINE__, &body_signup, "name", S("Ada Lovelace"), NULL },
+		{ __LINE__, &body_signup, "name", S("A\x01" "da"), ctl },
+		{ __LINE__, &body_signup, "name", S("A\x1f" "da"), ctl },
+		{ __LINE__, &body_signup, "name", S("A\tda"), ctl },
+		{ __LINE__, &body_signup, "name", S("A\nda"), ctl },
+		{ __LINE__, &body_signup, "name", S("A\x7f" "da"), ctl },
+		/* C1: U+0080 and U+009F; U+00A0 (no-break space) is not one */
+		{ __LINE__, &body_signup, "name", S("A\xc2\x80" "da"), ctl },
+		{ __LINE__, &body_signup, "name", S("A\xc2\x9f" "da"), ctl },
+		{ __LINE__, &body_signup, "name", S("A\xc2\xa0" "da"), NULL },
+		{ __LINE__, &body_signup, "name", S(EACUTE EMOJI RLM), NULL },
+		/* surrounding white space is trimmed first */
+		{ __LINE__, &body_signup, "name", S("\tAda\n"), NULL },
+		{ __LINE__, &body_post_create, "title", S("Hello"), NULL },
+		{ __LINE__, &body_post_create, "title", S("Hel\rlo"), ctl },
+		{ __LINE__, &body_post_create, "title",
+		    REP("", "\x01", 100, ""), ctl },
+		{ __LINE__, &body_post_create, "content", S("a\tb\nc\r\nd"),
+		    NULL },
+		{ __LINE__, &body_post_create, "content", S("a\x01"), ctl_lines },
+		{ __LINE__, &body_post_create, "content", S("a\x0b"), ctl_lines },
+		{ __LINE__, &body_post_create, "content", S("a\x0c"), ctl_lines },
+		{ __LINE__, &body_post_create, "content", S("a\x1b[31m"),
+		    ctl_lines },
+		{ __LINE__, &body_post_create, "content", S("a\x7f"), ctl_lines },
+		{ __LINE__, &body_post_create, "content", S("a\xc2\x85"),
+		    ctl_lines },
+		{ __LINE__, &body_post_patch, "title", S("x\x02"), ctl },
+		{ __LINE__, &body_post_patch, "content", S("x\x02"), ctl_lines },
+		{ __LINE__, &body_user_patch, "name", S("x\x02"), ctl },
+		{ __LINE__, &body_user_create, "name", S("x\xc2\x90"), ctl },
+	};
+	json_t		*obj;
+	char		 needle[256];
+	size_t		 i;
+	enum qerr	 e;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (req_begin(r, NULL, NULL, NULL) != QERR_OK) {
+			tap_ok(0, rows[i].line, "req_begin");
+			continue;
+		}
+		obj = json_object();
+		put(obj, rows[i].field, &rows[i].v);
+		e = valid_body(r, rows[i].spec, obj);
+		/* Only this field's verdict: required ones may be missing. */
+		snprintf(needle, sizeof(needle), "{\"field\":\"%s\",\"message\":"
+		    "\"%s\"}", rows[i].field, rows[i].msg != NULL ?
+		    rows[i].msg : ctl);
+		if (rows[i].msg != NULL)
+			tap_ok(e == QERR_INVAL && r->details.p != NULL &&
+			    strstr(r->details.p, needle) != NULL,
+			    rows[i].line, "%s refused: %s", rows[i].field,
+			    r->details.p != NULL ? r->details.p : "");
+		else
+			tap_ok(r->details.p == NULL ||
+			    strstr(r->details.p, "control") == NULL,
+			    rows[i].line, "%s accepted: %s", rows[i].field,
+			    r->details.p != NULL ? r->details.p : "");
+		json_decref(obj);
+		req_end(r);
+	}
+}
+
 /* A full arena is QERR_NOMEM, not a validation error nor success. */
 static void
 test_nomem(const struct conf *c)
@@ -594,6 +675,7 @@ main(void)
 	ok(req_setup(&r, &c, NULL, a) == QERR_OK, "req_setup");
 	test_signup(&r);
 	test_login(&r);
+	test_text_rules(&r);
 	req_teardown(&r);
 	arena_free(a);
 	test_nomem(&c);
