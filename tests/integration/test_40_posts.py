@@ -565,14 +565,13 @@ HOSTILE = [
     "Robert'); DROP TABLE posts;--",
     "\"double\" and 'single' quotes and `back` ticks",
     "back\\slash \\n \\u0041 \\\\ \\\" \\x00 end\\",
-    "control-ish \x01\x02\x07\x08\x0b\x0c\x1b[31m\x1f\x7f \u0085 \u2028 \u2029 inside",
+    "separators \u2028 \u2029 and no-break\u00a0space inside",
     "emoji 😀🎉𝄞🧑‍🚀👩🏽‍💻 🇫🇷 4-byte",
     "rtl \u202eevil.exe\u202c \u200f\u200e mark",
     "combining e\u0301 a\u0308 Z\u0337\u0322\u0349 \u0e01\u0e34\u0e4a",
     "zero\u200bwidth\ufeffbom",
     "<script>alert(1)</script> &amp; %s %n {{x}} ${x} $1",
     "ümlaut 中文 日本語 한국어 العربية עברית",
-    "tab\tinside and CR\rLF\r\nnewline\n",
     "surrogate-free \U0010FFFF max \U0001F600",
 ]
 
@@ -610,6 +609,48 @@ def test_hostile_strings_verbatim():
     assert bytes.fromhex(hexed) == s.encode("utf-8")
     # The tables are all still there.
     assert psql("primary", "SELECT count(*) FROM users WHERE id = '%s'" % a["id"]).strip() == "1"
+
+
+# Control characters: none in a title, none but tab, LF and CR in content
+# (API.md, field rules).
+CONTROLS = ["\x01", "\x02", "\x07", "\x08", "\x0b", "\x0c", "\x1b[31m", "\x1f", "\x7f",
+            "\u0080", "\u0085", "\u009f"]
+
+
+def test_control_characters_refused():
+    ta, a = signup()
+    for c in CONTROLS:
+        for body, bad in (({"title": "a" + c + "b", "content": "ok"}, "title"),
+                          ({"title": "ok", "content": "a" + c + "b"}, "content")):
+            # Once with \u escapes (ASCII JSON), once as raw UTF-8.
+            for r in (post("/posts", json_body=body, headers=bearer(ta)), raw_json("POST", "/posts", body, ta)):
+                j = check_envelope_error(r, 400, "VALIDATION_ERROR")
+                assert [d["field"] for d in j["details"]] == [bad], (c, j)
+                assert "control characters" in j["details"][0]["message"], j
+    assert count_posts(a["id"]) == 0, "a refused body wrote something"
+    p = create(ta, "clean", "clean")
+    for c in CONTROLS:
+        r = patch("/posts/" + p["id"], {"title": "x" + c + "y"}, ta)
+        check_envelope_error(r, 400, "VALIDATION_ERROR")
+        r = patch("/posts/" + p["id"], {"content": "x" + c + "y"}, ta)
+        check_envelope_error(r, 400, "VALIDATION_ERROR")
+    got = get_post(p["id"], ta)
+    assert got["title"] == "clean" and got["content"] == "clean", got
+
+
+def test_content_keeps_tabs_and_line_breaks():
+    ta, a = signup()
+    content = "tab\tinside and CR\rLF\r\nnewline\n"
+    p = create(ta, "lines", content)
+    assert p["content"] == content, p
+    assert get_post(p["id"], ta)["content"] == content
+    # Not in a title: the same characters inside it are refused.
+    r = post("/posts", json_body={"title": "tab\tinside", "content": "x"}, headers=bearer(ta))
+    j = check_envelope_error(r, 400, "VALIDATION_ERROR")
+    assert [d["field"] for d in j["details"]] == ["title"], j
+    # Around a title they are white space, trimmed as before.
+    r = post("/posts", json_body={"title": "\t title \r\n", "content": "x"}, headers=bearer(ta))
+    assert r.status == 201 and r.json["data"]["title"] == "title", r
 
 
 def test_nul_escape_refused():
