@@ -55,11 +55,27 @@ const char	*auth_bearer_token(const char *header, char *out);
 
 extern const char	auth_dummy_hash[];
 
-/* Argon2id through libsodium. Return 0 on success, -1 on failure. */
-int		 auth_password_hash(char *out, const char *pw, size_t n);
 /*
- * 1 when pw matches hash. A NULL hash verifies against a dummy hash of
- * the same cost and returns 0, so unknown users cost the same time.
+ * Passwords are normalised to NFKC before they are hashed or checked
+ * (API.md, Authentication), here and nowhere else: callers pass the
+ * password as sent. The normalised copies are wiped.
+ */
+
+/*
+ * Argon2id of the NFKC form of pw through libsodium, into out
+ * (crypto_pwhash_STRBYTES). Returns 0, or -1 on failure (pw not UTF-8,
+ * no memory).
+ */
+int		 auth_password_hash(char *out, const char *pw, size_t n);
+
+#define AUTH_PW_NO	0
+#define AUTH_PW_OK	1
+#define AUTH_PW_LEGACY	2	/* matched a hash from before NFKC: rehash it */
+
+/*
+ * Checks pw against hash: AUTH_PW_OK, AUTH_PW_LEGACY (true too), or
+ * AUTH_PW_NO. A NULL hash verifies against a dummy hash of the same
+ * cost and answers AUTH_PW_NO, so unknown users cost the same time.
  */
 int		 auth_password_verify(const char *hash, const char *pw, size_t n);
 int		 auth_password_needs_rehash(const char *hash);

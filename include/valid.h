@@ -38,7 +38,10 @@ struct body_spec {
 	size_t			 nfields;
 };
 
-/* A validated value: strings are trimmed copies in the arena. */
+/*
+ * A validated value: strings are trimmed copies in the arena; an email
+ * is its canonical form (email.h).
+ */
 struct fieldval {
 	int		 present;
 	int		 is_null;
@@ -70,8 +73,9 @@ enum qerr	 valid_body(struct req *, const struct body_spec *, json_t *obj) QUIRE
 size_t		 valid_utf8_len(const char *, size_t);
 
 /*
- * Checks an email per the contract (after trimming). Returns NULL when
- * valid, else the message for details[].
+ * Checks the length and shape rules of the contract on an email in
+ * canonical form (email_canon applies it; the form is well-formed
+ * UTF-8). Returns NULL when valid, else the message for details[].
  */
 const char	*valid_email(const char *, size_t);
 

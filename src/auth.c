@@ -19,6 +19,7 @@
 #include "resp.h"
 #include "sesscache.h"
 #include "shm.h"
+#include "unicode.h"
 #include "xff.h"
 
 static int
@@ -135,12 +136,41 @@ auth_bearer_token(const char *h, char *out)
 	return out;
 }
 
+/*
+ * Room for the NFKC form of any password the contract admits: 128 code
+ * points, each at most 33 bytes after NFKC (U+FDFA, the longest).
+ * Longer input still works, through libunistring's malloc.
+ */
+#define PW_NFKC_BUF	(128 * 33)
+
+/* Wipes and releases what uni_nfkc gave for a password. */
+static void
+pw_done(char *p, size_t len, char *buf)
+{
+
+	if (p != NULL && p != buf) {
+		sodium_memzero(p, len);
+		free(p);
+	}
+	/* libunistring may have filled buf before it moved to the heap. */
+	sodium_memzero(buf, PW_NFKC_BUF);
+}
+
 int
 auth_password_hash(char *out, const char *pw, size_t n)
 {
+	char	 buf[PW_NFKC_BUF], *p;
+	size_t	 len;
+	int	 rc;
 
-	return crypto_pwhash_str(out, pw, n, AUTH_PWHASH_OPSLIMIT,
-	    AUTH_PWHASH_MEMLIMIT) == 0 ? 0 : -1;
+	rc = -1;
+	len = 0;
+	if ((p = uni_nfkc(pw, n, buf, sizeof(buf), &len)) != NULL &&
+	    crypto_pwhash_str(out, p, len, AUTH_PWHASH_OPSLIMIT,
+	    AUTH_PWHASH_MEMLIMIT) == 0)
+		rc = 0;
+	pw_done(p, len, buf);
+	return rc;
 }
 
 /*
@@ -151,17 +181,41 @@ auth_password_hash(char *out, const char *pw, size_t n)
 const char auth_dummy_hash[crypto_pwhash_STRBYTES] = "$argon2id$v=19$m=19456,t=2,p=1$"
     "FCkJi/+TCL3YQJaBiJ8fpg$Tziso3H7l63MA6Ayq15Syjadn7uUy8KKnN0TjWF5zzI";
 
+/*
+ * Hashes made before passwords were normalised hold the password as it
+ * was sent. When the NFKC form does not match and differs from what was
+ * sent, the password as sent is tried too (AUTH_PW_LEGACY: the caller
+ * rehashes). An unknown user pays for the same number of checks, so the
+ * time taken does not tell whether the email exists.
+ */
 int
 auth_password_verify(const char *hash, const char *pw, size_t n)
 {
+	char		 buf[PW_NFKC_BUF], *p;
+	const char	*h;
+	size_t		 len;
+	int		 rc, differs, spent;
 
-	if (hash == NULL) {
-		/* The answer is always "no"; only the time spent matters. */
-		if (crypto_pwhash_str_verify(auth_dummy_hash, pw, n) == 0)
-			return 0;
-		return 0;
+	/* A NULL hash: the answer is always "no"; only the time spent matters. */
+	h = hash != NULL ? hash : auth_dummy_hash;
+	rc = AUTH_PW_NO;
+	len = 0;
+	if ((p = uni_nfkc(pw, n, buf, sizeof(buf), &len)) == NULL) {
+		/* Not UTF-8 (or no memory): no password we hashed; same cost. */
+		spent = crypto_pwhash_str_verify(h, pw, n);
+		(void)spent;
+		goto out;
 	}
-	return crypto_pwhash_str_verify(hash, pw, n) == 0;
+	differs = len != n || memcmp(p, pw, n) != 0;
+	if (crypto_pwhash_str_verify(h, p, len) == 0)
+		rc = AUTH_PW_OK;
+	else if (differs && crypto_pwhash_str_verify(h, pw, n) == 0)
+		rc = AUTH_PW_LEGACY;
+	if (hash == NULL)
+		rc = AUTH_PW_NO;
+out:
+	pw_done(p, len, buf);
+	return rc;
 }
 
 int

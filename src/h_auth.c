@@ -184,7 +184,8 @@ h_auth_login(struct req *r)
 		return resp_error(r, ERR_UNAUTHORIZED, "Invalid email or password");
 	if (user_from_row(&u, res, 0, 0) == -1)
 		return resp_qerr(r, QERR_DB);
-	if (auth_password_needs_rehash(hash) &&
+	/* A cheaper cost than today's, or a hash from before NFKC. */
+	if ((ok == AUTH_PW_LEGACY || auth_password_needs_rehash(hash)) &&
 	    auth_password_hash(newhash, f[LOGIN_PASSWORD].s,
 	    f[LOGIN_PASSWORD].len) == 0) {
 		params[0] = PQgetvalue(res, 0, USER_NCOLS);

@@ -1,7 +1,7 @@
 /*
- * quirectl: the admin command. migrate applies pending schema migrations;
- * create-admin creates (or promotes) an admin user, reading the password
- * from stdin.
+ * quirectl: the admin command. migrate applies pending schema migrations
+ * (with the steps some need done in C first); create-admin creates (or
+ * promotes) an admin user, reading the password from stdin.
  */
 #include "config.h"
 
@@ -16,7 +16,9 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "email.h"
 #include "stmts.h"
+#include "unicode.h"
 #include "valid.h"
 
 #ifndef QUIRE_SCHEMA_DIR
@@ -127,21 +129,241 @@ slurp(const char *path)
 	return p;
 }
 
+/* Prints s double-quoted, with control bytes, '"' and '\' escaped. */
+static void
+put_quoted(FILE *f, const char *s)
+{
+	const unsigned char	*p;
+	int			 utf8;
+
+	/* Stored by hand, an email may be anything: keep the terminal sane. */
+	utf8 = uni_valid(s, strlen(s));
+	fputc('"', f);
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\' ||
+		    (*p >= 0x80 && !utf8))
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	fputc('"', f);
+}
+
+/* A user row in canon_emails. */
+struct urow {
+	const char	*id;		/* borrowed from the PGresult */
+	const char	*email;		/* borrowed, as stored */
+	char		*canon;		/* malloc'd canonical form */
+};
+
+/* Canonical form, then the order rows were read in (the array's). */
+static int
+cmp_canon(const void *a, const void *b)
+{
+	const struct urow	*x = *(const struct urow *const *)a;
+	const struct urow	*y = *(const struct urow *const *)b;
+	int			 d;
+
+	if ((d = strcmp(x->canon, y->canon)) != 0)
+		return d;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Migration 002-canonical-email, before its SQL: rewrites every stored
+ * email to its canonical form, computed here in C as the app does, so
+ * that the byte-wise unique index can replace the one on lower(). Rows
+ * that would share a canonical form, or whose form is not a valid email,
+ * are printed to stderr and nothing is changed: an operator resolves
+ * them first (docs/operations.md). Returns 0 to go on, -1 to roll back.
+ */
+static int
+canon_emails(PGconn *c)
+{
+	PGresult	*res, *ures;
+	struct urow	*rows, **by;
+	const char	*params[2], *why;
+	char		 canon[EMAIL_MAX + 1];
+	size_t		 n, nby, i, first, len, bad, changed;
+	int		 rc, good;
+
+	rows = NULL;
+	by = NULL;
+	n = 0;
+	rc = -1;
+	ures = run(c, STMT_ADMIN_USERS_LOCK, NULL);
+	res = ok(ures, "lock users") ? run(c, STMT_ADMIN_USER_EMAILS, NULL) : NULL;
+	PQclear(ures);
+	if (res == NULL || !ok(res, "users"))
+		goto out;
+	n = (size_t)PQntuples(res);
+	if ((rows = calloc(n + 1, sizeof(*rows))) == NULL ||
+	    (by = calloc(n + 1, sizeof(*by))) == NULL)
+		goto nomem;
+	bad = nby = 0;
+	for (i = 0; i < n; i++) {
+		rows[i].id = PQgetvalue(res, (int)i, 0);
+		rows[i].email = PQgetvalue(res, (int)i, 1);
+		switch (email_canon(rows[i].email,
+		    (size_t)PQgetlength(res, (int)i, 1), canon, &len, &why)) {
+		case QERR_OK:
+			if ((rows[i].canon = strdup(canon)) == NULL)
+				goto nomem;
+			by[nby++] = &rows[i];
+			break;
+		case QERR_INVAL:
+			fprintf(stderr, "quirectl: user %s: email ", rows[i].id);
+			put_quoted(stderr, rows[i].email);
+			fprintf(stderr, ": canonical form %s\n", why);
+			bad++;
+			break;
+		default:
+			goto nomem;
+		}
+	}
+	qsort(by, nby, sizeof(*by), cmp_canon);
+	for (i = first = 0; i < nby; i++) {
+		if (i == 0 || strcmp(by[i]->canon, by[first]->canon) != 0) {
+			first = i;
+			continue;
+		}
+		fprintf(stderr, "quirectl: users %s (", by[first]->id);
+		put_quoted(stderr, by[first]->email);
+		fprintf(stderr, ") and %s (", by[i]->id);
+		put_quoted(stderr, by[i]->email);
+		fprintf(stderr, ") have one canonical email, ");
+		put_quoted(stderr, by[i]->canon);
+		fputc('\n', stderr);
+		bad++;
+	}
+	if (bad > 0) {
+		fprintf(stderr, "quirectl: %zu email(s) to resolve by hand first: "
+		    "see \"Migration 002-canonical-email\" in docs/operations.md\n",
+		    bad);
+		goto out;
+	}
+	ures = run(c, STMT_ADMIN_EMAIL_LOWER_DROP, NULL);
+	good = ok(ures, "drop users_email_lower_key");
+	PQclear(ures);
+	if (!good)
+		goto out;
+	changed = 0;
+	for (i = 0; i < n; i++) {
+		if (strcmp(rows[i].canon, rows[i].email) == 0)
+			continue;
+		params[0] = rows[i].id;
+		params[1] = rows[i].canon;
+		ures = run(c, STMT_ADMIN_USER_SET_EMAIL, params);
+		if (!ok(ures, "rewrite email")) {
+			PQclear(ures);
+			goto out;
+		}
+		PQclear(ures);
+		changed++;
+	}
+	printf("canonical emails: %zu of %zu rewritten\n", changed, n);
+	rc = 0;
+	goto out;
+nomem:
+	fprintf(stderr, "quirectl: out of memory\n");
+out:
+	for (i = 0; rows != NULL && i < n; i++)
+		free(rows[i].canon);
+	free(rows);
+	free(by);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Steps a migration needs done in C, inside its transaction, before its
+ * SQL runs. fn returns 0 to go on, -1 to roll the migration back.
+ */
+static const struct pre_hook {
+	const char	*version;
+	int		(*fn)(PGconn *);
+} pre_hooks[] = {
+	{ "002-canonical-email", canon_emails },
+};
+
+/*
+ * Applies the migration file name of dir in one transaction under the
+ * advisory lock, unless schema_migrations has it: its pre-hook, its SQL,
+ * its record. Returns 1 when applied, 0 when it already was, -1 on an
+ * error (rolled back; the reason is on stderr).
+ */
+static int
+apply(PGconn *c, const char *dir, const char *name)
+{
+	PGresult	*res;
+	const char	*params[1];
+	char		 path[4096], version[256], *sql;
+	size_t		 i;
+	int		 rc, good;
+
+	snprintf(version, sizeof(version), "%.*s", (int)(strlen(name) - 4),
+	    name);
+	params[0] = version;
+	sql = NULL;
+	if (!simple(c, "BEGIN", "begin"))
+		return -1;
+	rc = -1;
+	res = run(c, STMT_MIG_LOCK, NULL);
+	good = ok(res, "lock");
+	PQclear(res);
+	if (!good)
+		goto out;
+	res = run(c, STMT_MIG_TABLE, NULL);
+	good = ok(res, "schema_migrations");
+	PQclear(res);
+	if (!good)
+		goto out;
+	res = run(c, STMT_MIG_APPLIED, params);
+	good = ok(res, "schema_migrations");
+	if (good && PQntuples(res) > 0)
+		rc = 0;
+	PQclear(res);
+	if (!good || rc == 0)
+		goto out;
+	for (i = 0; i < sizeof(pre_hooks) / sizeof(pre_hooks[0]); i++)
+		if (strcmp(pre_hooks[i].version, version) == 0 &&
+		    pre_hooks[i].fn(c) == -1) {
+			fprintf(stderr, "quirectl: %s not applied; nothing "
+			    "changed\n", version);
+			goto out;
+		}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((sql = slurp(path)) == NULL) {
+		fprintf(stderr, "quirectl: cannot read %s\n", path);
+		goto out;
+	}
+	if (!simple(c, sql, name))
+		goto out;
+	res = run(c, STMT_MIG_RECORD, params);
+	good = ok(res, "record");
+	PQclear(res);
+	if (!good)
+		goto out;
+	/* A failed COMMIT has ended the transaction: nothing to roll back. */
+	return simple(c, "COMMIT", "commit") ? 1 : -1;
+out:
+	free(sql);
+	(void)simple(c, "ROLLBACK", "rollback");
+	return rc;
+}
+
 /*
  * Applies every migration of dir not yet in schema_migrations, each in
- * its own transaction under an advisory lock, in name order.
+ * its own transaction, in name order. Returns the exit status.
  */
 static int
 migrate(const char *url, const char *dir)
 {
 	PGconn		*c;
-	PGresult	*res;
 	DIR		*d;
 	struct dirent	*de;
-	char		*names[MAX_MIGRATIONS], path[4096], version[256], *sql;
-	const char	*params[1];
+	char		*names[MAX_MIGRATIONS];
 	size_t		 n, i;
-	int		 rc, applied, done;
+	int		 rc, applied, r;
 
 	if ((d = opendir(dir)) == NULL) {
 		fprintf(stderr, "quirectl: %s: %s\n", dir, strerror(errno));
@@ -153,64 +375,21 @@ migrate(const char *url, const char *dir)
 			names[n++] = strdup(de->d_name);
 	closedir(d);
 	qsort(names, n, sizeof(names[0]), cmp);
-	if ((c = connect_primary(url)) == NULL)
+	if ((c = connect_primary(url)) == NULL) {
+		for (i = 0; i < n; i++)
+			free(names[i]);
 		return 1;
+	}
 	rc = 0;
 	applied = 0;
 	for (i = 0; i < n && rc == 0; i++) {
-		snprintf(version, sizeof(version), "%.*s",
-		    (int)(strlen(names[i]) - 4), names[i]);
-		params[0] = version;
-		if (!simple(c, "BEGIN", "begin")) {
+		if ((r = apply(c, dir, names[i])) == -1)
 			rc = 1;
-			break;
+		else if (r == 1) {
+			printf("applied %.*s\n", (int)(strlen(names[i]) - 4),
+			    names[i]);
+			applied++;
 		}
-		res = run(c, STMT_MIG_LOCK, NULL);
-		done = ok(res, "lock");
-		PQclear(res);
-		if (done) {
-			res = run(c, STMT_MIG_TABLE, NULL);
-			done = ok(res, "schema_migrations");
-			PQclear(res);
-		}
-		if (!done) {
-			rc = 1;
-			break;
-		}
-		res = run(c, STMT_MIG_APPLIED, params);
-		if (!ok(res, "schema_migrations")) {
-			PQclear(res);
-			rc = 1;
-			break;
-		}
-		done = PQntuples(res) > 0;
-		PQclear(res);
-		if (done) {
-			(void)simple(c, "ROLLBACK", "rollback");
-			continue;
-		}
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if ((sql = slurp(path)) == NULL) {
-			fprintf(stderr, "quirectl: cannot read %s\n", path);
-			rc = 1;
-			break;
-		}
-		if (!simple(c, sql, names[i])) {
-			free(sql);
-			(void)simple(c, "ROLLBACK", "rollback");
-			rc = 1;
-			break;
-		}
-		free(sql);
-		res = run(c, STMT_MIG_RECORD, params);
-		done = ok(res, "record");
-		PQclear(res);
-		if (!done || !simple(c, "COMMIT", "commit")) {
-			rc = 1;
-			break;
-		}
-		printf("applied %s\n", version);
-		applied++;
 	}
 	if (rc == 0 && applied == 0)
 		printf("schema is up to date (%zu migrations)\n", n);
@@ -225,26 +404,26 @@ create_admin(const char *url, const char *email, const char *name)
 {
 	PGconn		*c;
 	PGresult	*res;
-	const char	*params[2], *e, *ep, *np;
-	char		 pw[256], hash[crypto_pwhash_STRBYTES], em[300];
-	size_t		 n, en, nn, i;
+	const char	*params[2], *why, *np;
+	char		 pw[1024], hash[crypto_pwhash_STRBYTES], em[EMAIL_MAX + 1];
+	size_t		 n, en, nn;
 	int		 rc;
 
 	if (email == NULL || name == NULL) {
 		fprintf(stderr, "quirectl: create-admin needs --email and --name\n");
 		return 2;
 	}
-	ep = email;
-	en = strlen(email);
-	valid_trim(&ep, &en);
-	if ((e = valid_email(ep, en)) != NULL) {
-		fprintf(stderr, "quirectl: email %s\n", e);
+	/* The one canonical form the app looks up (email.h). */
+	switch (email_canon(email, strlen(email), em, &en, &why)) {
+	case QERR_OK:
+		break;
+	case QERR_INVAL:
+		fprintf(stderr, "quirectl: email %s\n", why);
 		return 2;
+	default:
+		fprintf(stderr, "quirectl: out of memory\n");
+		return 1;
 	}
-	snprintf(em, sizeof(em), "%.*s", (int)en, ep);
-	for (i = 0; em[i] != '\0'; i++)
-		if (em[i] >= 'A' && em[i] <= 'Z')
-			em[i] = (char)(em[i] - 'A' + 'a');
 	np = name;
 	nn = strlen(name);
 	valid_trim(&np, &nn);
@@ -257,7 +436,19 @@ create_admin(const char *url, const char *email, const char *name)
 		return 2;
 	}
 	n = strcspn(pw, "\r\n");
+	/* 128 code points take at most 512 bytes: a full buffer is too long. */
+	if (n == sizeof(pw) - 1) {
+		sodium_memzero(pw, sizeof(pw));
+		fprintf(stderr, "quirectl: password must be 8 to 128 characters\n");
+		return 2;
+	}
 	pw[n] = '\0';
+	if (!uni_valid(pw, n)) {
+		sodium_memzero(pw, sizeof(pw));
+		fprintf(stderr, "quirectl: the password must be UTF-8\n");
+		return 2;
+	}
+	/* Counted as given; auth_password_hash hashes its NFKC form. */
 	if (valid_utf8_len(pw, n) < 8 || valid_utf8_len(pw, n) > 128) {
 		sodium_memzero(pw, sizeof(pw));
 		fprintf(stderr, "quirectl: password must be 8 to 128 characters\n");

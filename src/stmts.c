@@ -60,19 +60,23 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	[STMT_COMMIT] = { "commit", "COMMIT", 0, STMT_WRITE | STMT_PLAIN },
 	[STMT_ROLLBACK] = { "rollback", "ROLLBACK", 0, STMT_WRITE | STMT_PLAIN },
 
-	/* $1 name, $2 email (lower-cased), $3 role */
+	/*
+	 * $1 name, $2 email, $3 role. Every email here is in canonical form
+	 * (email.h) and compared byte for byte: a folding in SQL (lower())
+	 * could disagree with the application's.
+	 */
 	[STMT_USER_INSERT] = { "user_insert",
-	    "INSERT INTO users AS u (name, email, role) VALUES ($1, lower($2), $3) "
+	    "INSERT INTO users AS u (name, email, role) VALUES ($1, $2, $3) "
 	    "RETURNING " USER_COLS, 3, STMT_WRITE },
 	/* $1 user id, $2 password hash */
 	[STMT_ACCOUNT_INSERT] = { "account_insert",
 	    "INSERT INTO accounts (user_id, account_id, provider_id, password) "
 	    "VALUES ($1::uuid, $1::uuid::text, 'credential', $2)", 2, STMT_WRITE },
-	/* $1 email (lower-cased) */
+	/* $1 canonical email */
 	[STMT_LOGIN_LOOKUP] = { "login_lookup",
 	    "SELECT " USER_COLS ", a.id, a.password FROM users u "
 	    "JOIN accounts a ON a.user_id = u.id AND a.provider_id = 'credential' "
-	    "WHERE lower(u.email) = lower($1)", 1, STMT_WRITE },
+	    "WHERE u.email = $1", 1, STMT_WRITE },
 	/* $1 account id, $2 new hash */
 	[STMT_ACCOUNT_REHASH] = { "account_rehash",
 	    "UPDATE accounts SET password = $2, updated_at = date_trunc('milliseconds', now()) WHERE id = $1",
@@ -136,7 +140,7 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	 */
 	[STMT_USER_UPDATE] = { "user_update",
 	    "UPDATE users AS u SET name = COALESCE($2, u.name), "
-	    "email = COALESCE(lower($3), u.email), "
+	    "email = COALESCE($3, u.email), "
 	    "image = CASE WHEN $4::bool THEN $5 ELSE u.image END, "
 	    "role = COALESCE($6, u.role), updated_at = date_trunc('milliseconds', now()) "
 	    "WHERE u.id = $1 RETURNING " USER_COLS, 6, STMT_WRITE },
@@ -212,10 +216,10 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "SELECT 1 FROM schema_migrations WHERE version = $1", 1, STMT_ADMIN },
 	[STMT_MIG_RECORD] = { "mig_record",
 	    "INSERT INTO schema_migrations (version) VALUES ($1)", 1, STMT_ADMIN },
-	/* $1 name, $2 email: an existing user is promoted to admin. */
+	/* $1 name, $2 canonical email: an existing user is promoted to admin. */
 	[STMT_ADMIN_USER_INSERT] = { "admin_user_insert",
-	    "INSERT INTO users AS u (name, email, role) VALUES ($1, lower($2), 'admin') "
-	    "ON CONFLICT ((lower(email))) DO UPDATE SET role = 'admin', "
+	    "INSERT INTO users AS u (name, email, role) VALUES ($1, $2, 'admin') "
+	    "ON CONFLICT (email) DO UPDATE SET role = 'admin', "
 	    "updated_at = date_trunc('milliseconds', now()) RETURNING u.id", 2, STMT_ADMIN },
 	/* $1 user id, $2 hash */
 	[STMT_ADMIN_ACCOUNT_UPSERT] = { "admin_account_upsert",
@@ -223,4 +227,23 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "VALUES ($1::uuid, $1::uuid::text, 'credential', $2) ON CONFLICT "
 	    "(provider_id, account_id) DO UPDATE SET password = EXCLUDED.password, "
 	    "updated_at = date_trunc('milliseconds', now())", 2, STMT_ADMIN },
+	/*
+	 * Migration 002-canonical-email's pre-hook (quirectl): no user row
+	 * may change while the emails are read, checked and rewritten.
+	 */
+	[STMT_ADMIN_USERS_LOCK] = { "admin_users_lock",
+	    "LOCK TABLE users IN ACCESS EXCLUSIVE MODE", 0, STMT_ADMIN },
+	[STMT_ADMIN_USER_EMAILS] = { "admin_user_emails",
+	    "SELECT id, email FROM users ORDER BY created_at, id", 0, STMT_ADMIN },
+	/*
+	 * Dropped before any email is rewritten: one row's new form may
+	 * equal lower() of another row's old form although their canonical
+	 * forms differ, which the old index refuses and the new one allows.
+	 */
+	[STMT_ADMIN_EMAIL_LOWER_DROP] = { "admin_email_lower_drop",
+	    "DROP INDEX IF EXISTS users_email_lower_key", 0, STMT_ADMIN },
+	/* $1 user id, $2 canonical email */
+	[STMT_ADMIN_USER_SET_EMAIL] = { "admin_user_set_email",
+	    "UPDATE users SET email = $2, updated_at = date_trunc('milliseconds', "
+	    "now()) WHERE id = $1", 2, STMT_ADMIN },
 };

@@ -3,12 +3,13 @@
  */
 #include "config.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "arena.h"
+#include "email.h"
 #include "resp.h"
+#include "unicode.h"
 #include "valid.h"
 
 static const struct field signup_fields[SIGNUP__MAX] = {
@@ -133,6 +134,9 @@ valid_email(const char *s, size_t n)
 	}
 	if (at == NULL)
 		return bad;
+	/* Beyond ASCII: U+0085, U+2028, U+1680 and the like. */
+	if (uni_has_space_or_control(s, n))
+		return bad;
 	local = (size_t)(at - s);
 	if (local == 0 || local > 64)
 		return bad;
@@ -175,8 +179,9 @@ static const char *
 check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
     int *oom, char *msg, size_t msgsz)
 {
-	const char	*s;
+	const char	*s, *why;
 	size_t		 n, cp;
+	char		 canon[EMAIL_MAX + 1];
 
 	v->present = 1;
 	if (json_is_null(j)) {
@@ -216,13 +221,19 @@ check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
 			    "characters other than tab, line feed and carriage "
 			    "return" : "must not contain control characters";
 		break;
-	case FT_EMAIL: {
-		const char *e;
-
-		if ((e = valid_email(s, n)) != NULL)
-			return e;
+	case FT_EMAIL:
+		/* The canonical form is the value from here on. */
+		switch (email_canon(s, n, canon, &n, &why)) {
+		case QERR_OK:
+			s = canon;
+			break;
+		case QERR_INVAL:
+			return why;
+		default:
+			*oom = 1;
+			return NULL;
+		}
 		break;
-	}
 	case FT_URL:
 		if (n > f->max) {
 			snprintf(msg, msgsz, "must be at most %zu bytes", f->max);
@@ -249,14 +260,6 @@ check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
 		return NULL;
 	}
 	v->len = n;
-	if (f->type == FT_EMAIL) {
-		char *p;
-
-		/* Stored and compared lower-cased. */
-		for (p = (char *)(uintptr_t)v->s; *p != '\0'; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
-	}
 	return NULL;
 }
 

@@ -1,0 +1,54 @@
+/*
+ * UTF-8 validity, NFKC and character classes, over libunistring.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+
+#include <unictype.h>
+#include <uninorm.h>
+#include <unistr.h>
+
+#include "unicode.h"
+
+int
+uni_valid(const char *s, size_t n)
+{
+
+	return u8_check((const uint8_t *)s, n) == NULL;
+}
+
+char *
+uni_nfkc(const char *s, size_t n, char *buf, size_t bufsz, size_t *outlen)
+{
+	uint8_t	*p;
+
+	/* u8_normalize takes invalid input as U+FFFD: refuse it first. */
+	if (!uni_valid(s, n)) {
+		errno = EILSEQ;
+		return NULL;
+	}
+	*outlen = bufsz;
+	p = u8_normalize(UNINORM_NFKC, (const uint8_t *)s, n, (uint8_t *)buf,
+	    outlen);
+	return (char *)p;
+}
+
+int
+uni_has_space_or_control(const char *s, size_t n)
+{
+	const uint8_t	*p = (const uint8_t *)s, *end = p + n;
+	ucs4_t		 uc;
+	int		 k;
+
+	while (p < end) {
+		if ((k = u8_mbtouc(&uc, p, (size_t)(end - p))) < 1)
+			return 1;
+		if (uc_is_property_white_space(uc) ||
+		    uc_is_general_category(uc, UC_CATEGORY_Cc))
+			return 1;
+		p += k;
+	}
+	return 0;
+}
