@@ -1,16 +1,13 @@
 /*
- * Unicode through libunistring, in one place: UTF-8 validity, NFKC and
- * the white space and control test. The canonical email (email.c) and
- * passwords (auth.c) both normalise with uni_nfkc, so they cannot come
- * to disagree about what NFKC is.
+ * Unicode through libunistring, in one place: NFKC and the white space
+ * and control test (UTF-8 validity is utf8.h's). The canonical email
+ * (email.c) and passwords (auth.c) both normalise with uni_nfkc, so they
+ * cannot come to disagree about what NFKC is.
  */
 #ifndef QUIRE_UNICODE_H
 #define QUIRE_UNICODE_H
 
 #include <stddef.h>
-
-/* 1 when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
-int	 uni_valid(const char *s, size_t n);
 
 /*
  * The NFKC form of the UTF-8 string s[0..n), *outlen bytes long and not

@@ -19,6 +19,7 @@
 #include "email.h"
 #include "stmts.h"
 #include "unicode.h"
+#include "utf8.h"
 #include "valid.h"
 
 #ifndef QUIRE_SCHEMA_DIR
@@ -137,7 +138,7 @@ put_quoted(FILE *f, const char *s)
 	int			 utf8;
 
 	/* Stored by hand, an email may be anything: keep the terminal sane. */
-	utf8 = uni_valid(s, strlen(s));
+	utf8 = utf8_valid(s, strlen(s));
 	fputc('"', f);
 	for (p = (const unsigned char *)s; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\' ||
@@ -443,7 +444,7 @@ create_admin(const char *url, const char *email, const char *name)
 		return 2;
 	}
 	pw[n] = '\0';
-	if (!uni_valid(pw, n)) {
+	if (!utf8_valid(pw, n)) {
 		sodium_memzero(pw, sizeof(pw));
 		fprintf(stderr, "quirectl: the password must be UTF-8\n");
 		return 2;

@@ -11,13 +11,7 @@
 #include <unistr.h>
 
 #include "unicode.h"
-
-int
-uni_valid(const char *s, size_t n)
-{
-
-	return u8_check((const uint8_t *)s, n) == NULL;
-}
+#include "utf8.h"
 
 char *
 uni_nfkc(const char *s, size_t n, char *buf, size_t bufsz, size_t *outlen)
@@ -25,7 +19,7 @@ uni_nfkc(const char *s, size_t n, char *buf, size_t bufsz, size_t *outlen)
 	uint8_t	*p;
 
 	/* u8_normalize takes invalid input as U+FFFD: refuse it first. */
-	if (!uni_valid(s, n)) {
+	if (!utf8_valid(s, n)) {
 		errno = EILSEQ;
 		return NULL;
 	}
