@@ -428,8 +428,10 @@ create_admin(const char *url, const char *email, const char *name)
 	np = name;
 	nn = strlen(name);
 	valid_trim(&np, &nn);
-	if (valid_utf8_len(np, nn) < 1 || valid_utf8_len(np, nn) > 100) {
-		fprintf(stderr, "quirectl: name must be 1 to 100 characters\n");
+	if (!utf8_valid(np, nn) || valid_utf8_len(np, nn) < 1 ||
+	    valid_utf8_len(np, nn) > 100 || valid_has_control(np, nn, 0)) {
+		fprintf(stderr, "quirectl: name must be 1 to 100 characters "
+		    "of UTF-8 without control characters\n");
 		return 2;
 	}
 	if (fgets(pw, sizeof(pw), stdin) == NULL) {
