@@ -52,6 +52,11 @@ app_write_env() {
 		echo "QUIRE_STATEMENT_TIMEOUT_MS=${QUIRE_STATEMENT_TIMEOUT_MS:-5000}"
 		echo "QUIRE_SLOW_QUERY_MS=${QUIRE_SLOW_QUERY_MS:-200}"
 		echo "QUIRE_SHM_PATH=${QUIRE_SHM_PATH:-}"
+		# Test-only hooks (include/shm.h), for tests that ask for them
+		# by name; never in production.
+		if [ -n "${QUIRE_TEST_HOOKS:-}" ]; then
+			echo "QUIRE_TEST_HOOKS=$QUIRE_TEST_HOOKS"
+		fi
 	} >"$QUIRE_RUN_DIR/app.env"
 }
 
