@@ -8,7 +8,7 @@ import os
 import subprocess
 import uuid
 
-from lib import ENV, ROOT, RUN_DIR, bearer, get, hdr, post, psql, stack, unique_email, wait_for
+from lib import ENV, ROOT, RUN_DIR, bearer, get, hdr, post, psql, unique_email, wait_for
 
 
 def _psql(sub, server, sql):
