@@ -59,7 +59,6 @@ struct segment {
 	uint64_t		 floor;		/* largest evicted position */
 	uint64_t		 high;		/* largest position ever noted */
 	_Atomic uint64_t	 auth_gen;	/* bumped when a session or user changes */
-	_Atomic uint64_t	 owner_deaths;	/* lock holders that died */
 	struct replica_state	 primary;	/* only up_us is used */
 	struct replica_state	 replicas[SHM_REPLICAS];
 	struct slot		 slots[SLOTS];
@@ -265,7 +264,6 @@ repair(void)
 
 	if (seg->high > seg->floor)
 		seg->floor = seg->high;
-	atomic_fetch_add(&seg->owner_deaths, 1);
 }
 
 /*
