@@ -576,7 +576,7 @@ def run_limit(stack, a, lim, stmtsql, raw, clients=None, depth=1, when=None):
     prefix = os.path.join(stack.work, "pgbench-log", "lim%s-c%d-x%d" % (lim, clients, depth))
     os.makedirs(os.path.dirname(prefix), exist_ok=True)
     cmd = [pg_bin("pgbench"), "-n", "-M", "prepared", "-c", str(clients), "-j", str(a.threads),
-           "-h", "127.0.0.1", "-p", str(stack.pg_replica), "-U", "quire", "-T", str(warm + a.duration),
+           "-h", "127.0.0.1", "-p", str(stack.pg_replica), "-U", "quire_app", "-T", str(warm + a.duration),
            "-l", "--log-prefix", prefix] + files + ["quire"]
     time.sleep(1)
     idle_other = idle_probe(stack, a.probe)
@@ -693,7 +693,7 @@ def report(a, stack, info, limits, results, probes=()):
              % (a.workers, a.web, info["seed"]["users"], info["seed"]["posts"],
                 info["seed"]["users_s"] + info["seed"]["posts_s"]))
     L.append("- load: wrk -t%d -c%d --latency, %d s after a %d s warm-up; limits: pgbench -M prepared -c %d -j %d "
-             "against the replica as role quire, the last %d s of a %d s run, before and after the scenarios "
+             "against the replica as the app's role quire_app, the last %d s of a %d s run, before and after the scenarios "
              "(d runs after them); × limit is against the mean of the two" % (
                  a.threads, a.connections, a.duration, a.warmup, a.connections, a.threads, a.duration,
                  a.duration + max(a.warmup, PGBENCH_MIN_WARMUP)))

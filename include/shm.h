@@ -16,11 +16,28 @@
 #define SHM_REPLICAS	8
 
 /*
- * Maps the segment: anonymous when path is NULL (shared with children
- * forked later), else the file at path, created if needed. Returns
- * QERR_OK or QERR_IO.
+ * Maps the segment: anonymous when path is NULL or "" (shared with
+ * children forked later), else the file at path, created (mode 0600) if
+ * needed and initialised by the first process that maps it. The file is
+ * refused when it is a symbolic link or not a regular file, not owned
+ * by the effective user, writable by group or others, or another
+ * version's segment. Returns QERR_OK, or QERR_IO with the reason in
+ * shm_error(). Also reads QUIRE_TEST_HOOKS, once (shm_test_hook()).
  */
 enum qerr	 shm_init(const char *path) QUIRE_WUR;
+
+/* Why the last shm_init() failed: a static string, for the log. */
+const char	*shm_error(void);
+
+/*
+ * TEST ONLY. With QUIRE_TEST_HOOKS=1 in the environment at start-up
+ * (never in production), shm_test_hooks() is 1 and shm_test_hook() on
+ * the value "hold-shm-lock" (request header X-Quire-Test) takes the
+ * segment's lock and sleeps holding it, for a test to SIGKILL the
+ * worker. Otherwise shm_test_hook() does nothing.
+ */
+int		 shm_test_hooks(void);
+void		 shm_test_hook(const char *what);
 
 /* A session's key in the table: a hash of its id. */
 uint64_t	 shm_key(const char *session_id);

@@ -17,6 +17,7 @@
 #include "resp.h"
 #include "route.h"
 #include "sesscache.h"
+#include "shm.h"
 #include "valid.h"
 
 static void
@@ -142,6 +143,9 @@ app_handle(struct req *r)
 	size_t			 idlen;
 	char			 allow[64];
 
+	/* TEST ONLY: off unless QUIRE_TEST_HOOKS=1 at start-up (shm.h). */
+	if (shm_test_hooks())
+		shm_test_hook(req_param(r, "HTTP_X_QUIRE_TEST"));
 	switch (route_match(routes, nroutes, r->method, r->path, &rt, &id,
 	    &idlen, allow, sizeof(allow))) {
 	case ROUTE_NOT_FOUND:

@@ -743,7 +743,8 @@ main(int argc, char *argv[])
 	 * workers started by others share one only through QUIRE_SHM_PATH.
 	 */
 	if (shm_init(conf.shm_path) != QERR_OK) {
-		log_msg(LOG_ERROR, NULL, "cannot map shared state at QUIRE_SHM_PATH");
+		log_msg(LOG_ERROR, NULL, "cannot map shared state: %s",
+		    shm_error());
 		return 1;
 	}
 	signals(on_stop, 0);

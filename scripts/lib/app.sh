@@ -38,8 +38,10 @@ app_write_env() {
 	{
 		# The primary as an HA deployment names it: every server, and
 		# libpq picks the one that accepts writes (failover needs no restart).
-		echo "QUIRE_PRIMARY_URL=${QUIRE_PRIMARY_URL_OVERRIDE:-postgresql://quire@127.0.0.1:$QUIRE_PG_PRIMARY_PORT,127.0.0.1:$QUIRE_PG_REPLICA_PORT/quire?target_session_attrs=read-write}"
-		echo "QUIRE_REPLICA_URL=${QUIRE_REPLICA_URL_OVERRIDE:-$(pg_url replica)}"
+		# The app logs in as quire_app, which may read and write rows
+		# and nothing else (scripts/lib/pg.sh).
+		echo "QUIRE_PRIMARY_URL=${QUIRE_PRIMARY_URL_OVERRIDE:-postgresql://quire_app@127.0.0.1:$QUIRE_PG_PRIMARY_PORT,127.0.0.1:$QUIRE_PG_REPLICA_PORT/quire?target_session_attrs=read-write}"
+		echo "QUIRE_REPLICA_URL=${QUIRE_REPLICA_URL_OVERRIDE:-$(pg_url replica app)}"
 		echo "QUIRE_ALLOWED_ORIGINS=${QUIRE_ALLOWED_ORIGINS:-}"
 		echo "QUIRE_COOKIE_SECURE=${QUIRE_COOKIE_SECURE:-0}"
 		echo "QUIRE_SESSION_TTL=${QUIRE_SESSION_TTL:-604800}"
@@ -53,6 +55,11 @@ app_write_env() {
 		echo "QUIRE_STATEMENT_TIMEOUT_MS=${QUIRE_STATEMENT_TIMEOUT_MS:-5000}"
 		echo "QUIRE_SLOW_QUERY_MS=${QUIRE_SLOW_QUERY_MS:-200}"
 		echo "QUIRE_SHM_PATH=${QUIRE_SHM_PATH:-}"
+		# Test-only hooks (include/shm.h), for tests that ask for them
+		# by name; never in production.
+		if [ -n "${QUIRE_TEST_HOOKS:-}" ]; then
+			echo "QUIRE_TEST_HOOKS=$QUIRE_TEST_HOOKS"
+		fi
 	} >"$QUIRE_RUN_DIR/app.env"
 }
 

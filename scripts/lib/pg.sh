@@ -24,9 +24,18 @@
 #   pg_promote                  promote the replica (pg_ctl promote -w)
 #   pg_is_running primary|replica   exit status only
 #   pg_pid primary|replica      print the postmaster PID
-#   pg_url primary|replica      print the libpq URI for the app
+#   pg_url primary|replica [owner|app]  print the libpq URI as the owner
+#                               role quire (default) or the app role quire_app
 #   pg_psql primary|replica [psql args...]  psql as role quire, db quire
+#   pg_psql_app primary|replica [psql args...]  the same as role quire_app
 #   pg_reset                    stop both and delete $QUIRE_RUN_DIR/pg
+#
+# Database roles, as docs/deploy.md has them in production:
+#   quire      owns database quire and its schema; runs `quirectl migrate`
+#   quire_app  what the app logs in as: SELECT/INSERT/UPDATE/DELETE on the
+#              tables, USAGE/SELECT on sequences, nothing else (no DDL, no
+#              TRUNCATE, owns nothing), for every table a later migration
+#              makes too (ALTER DEFAULT PRIVILEGES)
 #
 # Security note: this is a dev/test stack.  Authentication is `trust` for the
 # unix socket and 127.0.0.1, so any local OS user can connect as any role.
@@ -476,6 +485,24 @@ SELECT 'CREATE DATABASE quire OWNER quire'
 SELECT 'ALTER DATABASE quire OWNER TO quire'
  WHERE EXISTS (SELECT 1 FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba
                 WHERE d.datname = 'quire' AND r.rolname <> 'quire') \gexec
+SELECT 'CREATE ROLE quire_app LOGIN'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'quire_app') \gexec
+SQL
+    # The app role's privileges (docs/deploy.md, "Database roles"). Default
+    # privileges cover the tables later migrations make as quire; the GRANTs
+    # ON ALL cover a database migrated before quire_app existed. Every
+    # statement is idempotent: this runs on every pg_up.
+    _pg_admin primary -d quire <<'SQL' || { _pg_err "could not grant quire_app its privileges"; _pg_log_tail primary; return 1; }
+REVOKE ALL ON DATABASE quire FROM PUBLIC;
+GRANT CONNECT ON DATABASE quire TO quire_app;
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+GRANT USAGE ON SCHEMA public TO quire_app;
+ALTER DEFAULT PRIVILEGES FOR ROLE quire IN SCHEMA public
+    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO quire_app;
+ALTER DEFAULT PRIVILEGES FOR ROLE quire IN SCHEMA public
+    GRANT USAGE, SELECT ON SEQUENCES TO quire_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO quire_app;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO quire_app;
 SQL
 }
 
@@ -606,7 +633,13 @@ pg_pid() {
 pg_url() {
     _pg_role_ok "${1:-}" || return 1
     _pg_init || return 1
-    printf 'postgresql://quire@127.0.0.1:%s/quire\n' "$(_pg_port "$1")"
+    local user
+    case ${2:-owner} in
+        owner) user=quire ;;
+        app) user=quire_app ;;
+        *) _pg_err "pg_url: expected 'owner' or 'app', got '$2'"; return 1 ;;
+    esac
+    printf 'postgresql://%s@127.0.0.1:%s/quire\n' "$user" "$(_pg_port "$1")"
 }
 
 # pg_psql ROLE [args]: psql is only a client, so it runs as the calling OS
@@ -619,6 +652,16 @@ pg_psql() {
     shift
     "$_PG_BIN/psql" -X -v ON_ERROR_STOP=1 -h "$_PG_SOCK" -p "$(_pg_port "$role")" \
         -U quire -d quire "$@"
+}
+
+# pg_psql_app ROLE [args]: as pg_psql, as the app's role quire_app.
+pg_psql_app() {
+    _pg_role_ok "${1:-}" || return 1
+    _pg_init || return 1
+    local role=$1
+    shift
+    "$_PG_BIN/psql" -X -v ON_ERROR_STOP=1 -h "$_PG_SOCK" -p "$(_pg_port "$role")" \
+        -U quire_app -d quire "$@"
 }
 
 # pg_psql_admin ROLE [args]: psql as the superuser postgres on db postgres

@@ -24,7 +24,7 @@
 #   QUIRE_ALLOWED_ORIGINS  comma-separated origins, e.g.
 #                          "http://127.0.0.1:3000,https://app.example.com"
 #   QUIRE_MAX_BODY         app body limit in bytes (1048576); the web server
-#                          accepts max(8 MiB, QUIRE_MAX_BODY + 1 MiB)
+#                          accepts QUIRE_MAX_BODY + 64 KiB
 #   QUIRE_WEB_USER         user the server's workers run as when started as
 #                          root ("" = stay root, so a root-owned app socket is
 #                          reachable; default "")
@@ -62,9 +62,8 @@ _web_init() {
     case $_web_timeout in '' | *[!0-9]*)
         _web_err "QUIRE_WEB_START_TIMEOUT must be whole seconds"; return 1 ;;
     esac
-    # Same rule as conf/lighttpd.conf: above the app's limit, at least 8 MiB.
-    _web_max_body_kb=$((_web_app_max_body / 1024 + 1024))
-    if ((_web_max_body_kb < 8192)); then _web_max_body_kb=8192; fi
+    # Same rule as conf/lighttpd.conf: just above the app's limit.
+    _web_max_body_kb=$(((_web_app_max_body + 1023) / 1024 + 64))
     # Where to probe: a wildcard address is reachable on loopback.
     case $_web_addr in
         0.0.0.0 | '') _web_probe_addr=127.0.0.1 ;;
