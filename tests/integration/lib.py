@@ -191,7 +191,7 @@ def eventually(fn, timeout=5):
 def make_admin(tag="admin"):
     """Creates an admin with quirectl create-admin and logs in; returns
     (token, user). create-admin only writes rows, so it runs as the app's
-    role (QUIRE_APP_URL), which is all an operator needs to give it."""
+    role (QUIRE_APP_DB_URL), which is all an operator needs to give it."""
     email = unique_email(tag)
     ctl = os.path.join(ROOT, "build", "quirectl")
     for attempt in range(60):
@@ -199,7 +199,7 @@ def make_admin(tag="admin"):
         try:
             p = subprocess.run([ctl, "create-admin", "--email", email, "--name", "Root"],
                                input="admin-password-1\n", capture_output=True, text=True,
-                               env=dict(os.environ, QUIRE_PRIMARY_URL=ENV["QUIRE_APP_URL"]), timeout=30)
+                               env=dict(os.environ, QUIRE_PRIMARY_URL=ENV["QUIRE_APP_DB_URL"]), timeout=30)
             break
         except OSError:
             if attempt == 59:

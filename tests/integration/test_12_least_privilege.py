@@ -95,7 +95,7 @@ def test_migrations_need_the_owner():
     ctl = os.path.join(ROOT, "build", "quirectl")
     p = subprocess.run([ctl, "migrate", "--schema-dir", os.path.join(ROOT, "schema")],
                        capture_output=True, text=True, timeout=60,
-                       env=dict(os.environ, QUIRE_PRIMARY_URL=ENV["QUIRE_APP_URL"]))
+                       env=dict(os.environ, QUIRE_PRIMARY_URL=ENV["QUIRE_APP_DB_URL"]))
     assert p.returncode != 0 and "permission denied" in p.stderr, (p.returncode, p.stdout, p.stderr)
     p = subprocess.run([ctl, "migrate", "--schema-dir", os.path.join(ROOT, "schema")],
                        capture_output=True, text=True, timeout=60,
