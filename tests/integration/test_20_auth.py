@@ -11,7 +11,7 @@ import statistics
 import time
 import uuid
 
-from lib import (addr, app_log, bearer, check_envelope_error, get, hdr, log_lines, post, psql, request, unique_email, wait_for)
+from lib import (ENV, addr, app_log, bearer, check_envelope_error, get, hdr, log_lines, post, psql, request, unique_email, wait_for)
 
 PW = "correct horse 1"
 
@@ -203,6 +203,40 @@ def test_origin_check_cookie_writes():
     assert post("/auth/logout", headers=dict(bearer(tok2), Origin="http://evil.example")).status == 200
     # An allowed origin passes.
     assert post("/auth/logout", headers=dict(jar, Origin="http://127.0.0.1:3000")).status == 200
+
+
+def test_null_and_empty_origin():
+    """Origin: null is refused behind either web server. An empty Origin
+    is refused when it reaches the app (nginx passes it); lighttpd drops
+    header lines with an empty value, so behind it the request has no
+    Origin at all and passes, as a request without one does."""
+    import rawhttp
+    r, _ = signup()
+    tok = r.json["data"]["token"]
+    jar = {"Cookie": "quire_session=" + tok}
+    r = post("/posts", json_body={"title": "t", "content": "c"}, headers=dict(jar, Origin="null"))
+    check_envelope_error(r, 403, "FORBIDDEN")
+    body = b'{"title": "t", "content": "c"}'
+    r = rawhttp.send("POST", "/posts", [("Cookie", "quire_session=" + tok), ("Origin", ""),
+                                        ("Content-Type", "application/json")], body)
+    if ENV["QUIRE_WEB"] == "lighttpd":
+        assert r.status == 201, r
+    else:
+        check_envelope_error(r, 403, "FORBIDDEN")
+
+
+def test_no_store_for_signed_in_callers():
+    """no-store on /auth/* (errors too) and on every answer to a signed-in
+    caller; a public answer to an anonymous one may be cached."""
+    r, _ = signup()
+    tok, uid = r.json["data"]["token"], r.json["data"]["user"]["id"]
+    for path in ("/users/" + uid, "/users", "/posts?limit=1"):
+        assert get(path, headers=bearer(tok)).header("Cache-Control") == "no-store", path
+    # Routes that never look at the session do not know the caller.
+    for path in ("/posts?limit=1", "/health"):
+        assert get(path).header("Cache-Control") is None, path
+    assert get("/health", headers=bearer(tok)).header("Cache-Control") is None
+    assert get("/auth/me").header("Cache-Control") == "no-store"
 
 
 def test_rate_limit_per_address():
