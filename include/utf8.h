@@ -19,6 +19,12 @@
 int	utf8_valid(const char *s, size_t n);
 
 /*
+ * The length of the well-formed character that starts s[0..n) (1-4), or
+ * 0 when the bytes there are not one.
+ */
+size_t	utf8_seq(const char *s, size_t n);
+
+/*
  * Copies s[0..n) into dst (cap bytes, cap > 0) as well-formed UTF-8
  * without NUL: each invalid byte, and each NUL, becomes U+FFFD, and the
  * copy ends on a character boundary at cap - 1 bytes at most. dst is

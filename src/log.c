@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "utf8.h"
 
 static enum log_level	 min_level = LOG_INFO;
 static const char	*prog = "quire";
@@ -95,26 +96,37 @@ void
 log_value(struct buf *b, const char *v)
 {
 	const unsigned char *p;
+	size_t		 n, k;
 	int		 quote;
 
-	quote = (*v == '\0');
+	n = strlen(v);
+	/* Bytes that are not UTF-8 (a hostile path) are escaped too. */
+	quote = n == 0 || !utf8_valid(v, n);
 	for (p = (const unsigned char *)v; *p != '\0'; p++)
 		if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' ||
 		    *p == 0x7f)
 			quote = 1;
 	if (!quote) {
-		buf_puts(b, v);
+		buf_append(b, v, n);
 		return;
 	}
 	buf_putc(b, '"');
-	for (p = (const unsigned char *)v; *p != '\0'; p++) {
+	for (p = (const unsigned char *)v; *p != '\0'; p += k) {
+		k = 1;
 		if (*p == '"' || *p == '\\') {
 			buf_putc(b, '\\');
 			buf_putc(b, (char)*p);
 		} else if (*p < ' ' || *p == 0x7f)
 			buf_printf(b, "\\x%02x", *p);
-		else
+		else if (*p < 0x80)
 			buf_putc(b, (char)*p);
+		else if ((k = utf8_seq((const char *)p,
+		    n - (size_t)(p - (const unsigned char *)v))) > 0)
+			buf_append(b, p, k);
+		else {
+			buf_printf(b, "\\x%02x", *p);
+			k = 1;
+		}
 	}
 	buf_putc(b, '"');
 }

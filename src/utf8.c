@@ -52,6 +52,13 @@ seq_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+size_t
+utf8_seq(const char *s, size_t n)
+{
+
+	return n > 0 ? seq_len((const unsigned char *)s, n) : 0;
+}
+
 int
 utf8_valid(const char *s, size_t n)
 {

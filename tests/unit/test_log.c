@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "tap.h"
+#include "utf8.h"
 
 static char	 path[] = "/tmp/quire-test-log.XXXXXX";
 static int	 fd;
@@ -78,6 +79,18 @@ main(void)
 	    strstr(got, " path=") != NULL &&
 	    (size_t)(strstr(got, " status=") - strstr(got, " path=")) == 6 + 256,
 	    "path cut at 256 bytes");
+
+	/*
+	 * A path that is not UTF-8 (a hostile request) is quoted with its
+	 * bad bytes escaped, so the log stays valid UTF-8 logfmt; good
+	 * characters stay as they are.
+	 */
+	log_request("GET", NULL, "/posts/\xc3(\xff\xed\xa0\x80" "caf\xc3\xa9", 404, 0.0, "r-4", NULL);
+	got = lines();
+	if (!ok(strstr(got, " path=\"/posts/\\xc3(\\xff\\xed\\xa0\\x80caf" "\xc3\xa9\" status=404") != NULL,
+	    "invalid UTF-8 escaped, valid kept"))
+		printf("# %s", got);
+	ok(utf8_valid(got, strlen(got)), "the line is valid UTF-8");
 
 	/* The duration: milliseconds to the nearest microsecond, three decimals. */
 	srand(7);
