@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "email.h"
+#include "fixture.h"
 #include "tap.h"
 #include "table.h"
 #include "unicode.h"
@@ -425,14 +426,7 @@ test_valid_body(struct req *r)
 int
 main(void)
 {
-	struct kv	 env[] = {
-		{ "QUIRE_PRIMARY_URL", "postgresql://db/quire" },
-		{ NULL, NULL }
-	};
-	struct conf	 c;
-	struct arena	*a;
-	struct req	 r;
-	char		 err[256];
+	struct fixture	 f;
 
 	if (sodium_init() < 0) {
 		ok(0, "sodium_init");
@@ -442,20 +436,9 @@ main(void)
 	test_stable_all();
 	test_nfkc();
 	test_passwords();
-	err[0] = '\0';
-	if (conf_parse(&c, table_get, env, err, sizeof(err)) != QERR_OK) {
-		ok(0, "conf_parse: %s", err);
+	if (fixture_init(&f) == -1)
 		return tap_done();
-	}
-	if ((a = arena_new(4096, 1 << 20)) == NULL) {
-		ok(0, "arena_new");
-		conf_free(&c);
-		return tap_done();
-	}
-	ok(req_setup(&r, &c, NULL, a) == QERR_OK, "req_setup");
-	test_valid_body(&r);
-	req_teardown(&r);
-	arena_free(a);
-	conf_free(&c);
+	test_valid_body(&f.r);
+	fixture_free(&f);
 	return tap_done();
 }

@@ -14,6 +14,7 @@
 #include "arena.h"
 #include "conf.h"
 #include "query.h"
+#include "fixture.h"
 #include "tap.h"
 #include "table.h"
 
@@ -139,26 +140,14 @@ test_utf8_values(struct req *r)
 int
 main(void)
 {
-	struct kv	 env[] = {
-		{ "QUIRE_PRIMARY_URL", "postgresql://db/quire" },
-		{ NULL, NULL }
-	};
-	struct conf	 c;
-	struct arena	*a;
-	struct req	 r;
-	char		 err[256];
+	struct fixture	 f;
 
-	if (sodium_init() < 0 ||
-	    conf_parse(&c, table_get, env, err, sizeof(err)) != QERR_OK ||
-	    (a = arena_new(4096, 1 << 20)) == NULL) {
+	if (sodium_init() < 0 || fixture_init(&f) == -1) {
 		ok(0, "set-up");
 		return tap_done();
 	}
-	ok(req_setup(&r, &c, NULL, a) == QERR_OK, "req_setup");
-	test_cursor(a);
-	test_utf8_values(&r);
-	req_teardown(&r);
-	arena_free(a);
-	conf_free(&c);
+	test_cursor(f.a);
+	test_utf8_values(&f.r);
+	fixture_free(&f);
 	return tap_done();
 }

@@ -13,6 +13,7 @@
 #include "arena.h"
 #include "conf.h"
 #include "resp.h"
+#include "fixture.h"
 #include "tap.h"
 #include "table.h"
 #include "valid.h"
@@ -651,34 +652,18 @@ test_trim(void)
 int
 main(void)
 {
-	struct kv	 env[] = {
-		{ "QUIRE_PRIMARY_URL", "postgresql://db/quire" },
-		{ NULL, NULL }
-	};
-	struct conf	 c;
-	struct arena	*a;
-	struct req	 r;
-	char		 err[256];
+	struct fixture	 f;
 
 	test_utf8_len();
 	test_trim();
-	err[0] = '\0';
-	if (conf_parse(&c, table_get, env, err, sizeof(err)) != QERR_OK) {
-		ok(0, "conf_parse: %s", err);
+	if (fixture_init(&f) == -1)
 		return tap_done();
-	}
-	if ((a = arena_new(4096, 1 << 20)) == NULL) {
-		ok(0, "arena_new");
-		conf_free(&c);
-		return tap_done();
-	}
-	ok(req_setup(&r, &c, NULL, a) == QERR_OK, "req_setup");
-	test_signup(&r);
-	test_login(&r);
-	test_text_rules(&r);
-	req_teardown(&r);
-	arena_free(a);
-	test_nomem(&c);
-	conf_free(&c);
+	test_signup(&f.r);
+	test_login(&f.r);
+	test_text_rules(&f.r);
+	req_teardown(&f.r);
+	arena_free(f.a);
+	test_nomem(&f.c);
+	conf_free(&f.c);
 	return tap_done();
 }
