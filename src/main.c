@@ -412,6 +412,7 @@ accept_one(int lfd, int *err, int brief)
 {
 	/* A peer that does not take its answer is dropped, not waited for. */
 	struct timeval		 tv = { BOUND_IO_TIMEOUT_S, 0 };
+	struct timeval		 none = { 0, 0 };
 	struct itimerval	 on = { { 0, 0 }, { 0, ACCEPT_BRIEF_US } };
 	struct itimerval	 off = { { 0, 0 }, { 0, 0 } };
 	struct sockaddr_storage	 ss;
@@ -434,8 +435,14 @@ accept_one(int lfd, int *err, int brief)
 		return -1;
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	/* As libfcgi's accept did: an answer goes out without waiting for ACKs. */
 	if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+		/*
+		 * A TCP connection inherits the listening socket's receive
+		 * timeout (LOG_HOLD_S, waiter_init), a unix one does not:
+		 * its reads must wait, for as long as the deadline allows.
+		 */
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+		/* As libfcgi's accept did: answers go out without waiting for ACKs. */
 		one = 1;
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
@@ -744,6 +751,18 @@ serve(const struct conf *conf)
 		dl_arm(fd);
 		rc = FCGX_Accept_r(&fr);
 		dl_disarm();
+		/*
+		 * A read that fails between two parameters ends libfcgi's
+		 * parameters as if they were all there, and FCGX_Accept_r
+		 * succeeds: such a request is not served either.
+		 */
+		if (rc >= 0 && (dl_hit || FCGX_GetError(fr.in) != 0)) {
+			fr.out->wasFCloseCalled = 1;
+			fr.out->isClosed = 1;
+			fr.keepConnection = 0;
+			FCGX_Finish_r(&fr);
+			rc = -1;
+		}
 		if (rc < 0) {
 			/* libfcgi dropped a malformed or stalled connection. */
 			if (dl_hit)
@@ -981,8 +1000,9 @@ main(int argc, char *argv[])
 	}
 	log_init(conf.log_level, "quire");
 	if (peers.on)
-		log_msg(LOG_INFO, NULL, "FastCGI peers over TCP limited to the "
-		    "%zu addresses of FCGI_WEB_SERVER_ADDRS", peers.n);
+		log_msg(LOG_INFO, NULL, "FCGI_WEB_SERVER_ADDRS lists %zu "
+		    "address%s: other TCP peers are refused", peers.n,
+		    peers.n == 1 ? "" : "es");
 	if (sodium_init() < 0) {
 		log_msg(LOG_ERROR, NULL, "libsodium failed to initialise");
 		return 1;
