@@ -279,8 +279,8 @@ refuse(int fd, const struct sockaddr *sa, socklen_t len)
 	char			 addr[PEER_ADDRSTRLEN];
 	double			 now;
 
-	close(fd);
 	metrics_fcgi_refused();
+	close(fd);
 	n++;
 	if ((now = req_now()) - last < 1.0)
 		return;
@@ -698,10 +698,13 @@ serve(const struct conf *conf)
 		return 2;
 	}
 	/*
-	 * We accept connections ourselves (next_ready) so each gets timeouts,
-	 * and hand them to libfcgi. Its own accept is pointed at a socket
-	 * that never listens: when it drops a malformed connection and tries
-	 * to accept another, it fails back to us instead of blocking.
+	 * We accept connections ourselves (next_ready) so each gets its
+	 * write timeout, its peer checked against FCGI_WEB_SERVER_ADDRS
+	 * (libfcgi's own check is in the accept we do not use) and its
+	 * request a deadline, and hand them to libfcgi. Its own accept is
+	 * pointed at a socket that never listens: when it drops a malformed
+	 * connection and tries to accept another, it fails back to us
+	 * instead of blocking.
 	 */
 	if ((nolisten = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    FCGX_InitRequest(&fr, nolisten, 0) != 0 ||

@@ -14,7 +14,8 @@ import time
 from fcgi import PARAMS, STDIN, begin, params, read_response, record, request
 from lib import ENV, ROOT, RUN_DIR, wait_for
 
-QUIRE = os.path.join(ROOT, "build", "quire")
+# QUIRE_BIN, as for scripts/stack: e.g. build-asan/quire.
+QUIRE = os.environ.get("QUIRE_BIN") or os.path.join(ROOT, "build", "quire")
 V4, V6 = socket.AF_INET, socket.AF_INET6
 
 
@@ -30,6 +31,8 @@ class Quire:
     """quire --workers N under spawn-fcgi on addr (TCP) or a unix socket
     path; stderr goes to a log file read by log()."""
 
+    n = 0
+
     def __init__(self, addr=None, sock=None, env=None, workers=2):
         self.addr, self.sock = addr, sock
         e = {"PATH": os.environ["PATH"], "QUIRE_PRIMARY_URL": ENV["QUIRE_PRIMARY_URL"],
@@ -40,7 +43,8 @@ class Quire:
         else:
             self.port = _free_port(addr)
             where = ["-a", addr, "-p", str(self.port)]
-        self.logpath = os.path.join(RUN_DIR, "test_89.%d.log" % os.getpid())
+        Quire.n += 1
+        self.logpath = os.path.join(RUN_DIR, "test_89.%d.%d.log" % (os.getpid(), Quire.n))
         self.logf = open(self.logpath, "wb")
         self.p = subprocess.Popen(["spawn-fcgi", "-n"] + where + ["--", QUIRE, "--workers", str(workers)],
                                   env=e, stdin=subprocess.DEVNULL, stdout=self.logf, stderr=subprocess.STDOUT)
@@ -125,6 +129,13 @@ class Quire:
         assert m, "no %s in /metrics" % name
         return int(m.group(1))
 
+    def metric_is(self, name, want, bind=None):
+        """Waits for a counter to reach `want' (a worker may count just
+        after the peer saw its connection close) and checks it stays."""
+        wait_for(lambda: self.metric(name, bind) >= want, timeout=5, what="%s >= %d" % (name, want))
+        got = self.metric(name, bind)
+        assert got == want, (name, got, want)
+
 
 def _refused(q, bind):
     """Connects from `bind', sends a whole request and expects the
@@ -143,7 +154,7 @@ def test_unlisted_ipv4_peer_is_refused_listed_one_served():
         for _ in range(3):
             _refused(q, "127.0.0.1")
         # The refusals are counted (across both workers: shared memory)...
-        assert q.metric("quire_fcgi_peers_refused_total", bind="127.0.0.2") == before + 3
+        q.metric_is("quire_fcgi_peers_refused_total", before + 3, bind="127.0.0.2")
         # ...the listed peer is still served...
         assert q.get("/health", "127.0.0.2").startswith(b"Status: 200")
         # ...and logged, at most a line a second per worker, naming the peer.
@@ -204,7 +215,7 @@ def test_ipv6_peers():
         assert q.get("/health", "127.0.0.2").startswith(b"Status: 200")
         _refused(q, "127.0.0.1")
         _refused(q, "::1")
-        assert q.metric("quire_fcgi_peers_refused_total", bind="127.0.0.2") == 2
+        q.metric_is("quire_fcgi_peers_refused_total", 2, bind="127.0.0.2")
         assert q.log_lines("peer=127.0.0.1")
 
 
@@ -307,7 +318,7 @@ def test_dripping_peers_are_cut_at_the_deadline():
             others.join()
         # The other worker served all along.
         assert others.ok >= 10 and others.bad == 0, (others.ok, others.bad)
-        assert q.metric("quire_fcgi_deadline_total") == before + 3
+        q.metric_is("quire_fcgi_deadline_total", before + 3)
         assert len(q.log_lines("not read within QUIRE_REQUEST_TIMEOUT", 3)) == 3, q.log()
         # Both workers serve again.
         for _ in range(6):
@@ -347,6 +358,7 @@ def test_unread_body_does_not_hold_a_worker():
             t1 = time.monotonic()
             assert q.get("/health").startswith(b"Status: 200")
             assert time.monotonic() - t1 < 2
+            q.metric_is("quire_fcgi_deadline_total", 2)
         finally:
             for s in socks:
                 s.close()
@@ -400,4 +412,4 @@ def test_slow_but_whole_requests_within_the_deadline_are_served():
             assert took is not None and DEADLINE - 0.5 <= took <= DEADLINE + SLACK, took
         finally:
             s.close()
-        assert q.metric("quire_fcgi_deadline_total") == before + 1
+        q.metric_is("quire_fcgi_deadline_total", before + 1)
