@@ -15,7 +15,11 @@
 #define BOUND_ARENA_KEEP	(16 * 1024)
 /* One answer, headers and body (a page of 100 posts of 100,000 characters fits). */
 #define BOUND_RESPONSE		(128 * 1024 * 1024)
-/* Seconds a FastCGI peer gets for each read and write. */
+/*
+ * Seconds a FastCGI peer gets for each write of an answer (SO_SNDTIMEO).
+ * Reading a request has one deadline for all of it instead,
+ * QUIRE_REQUEST_TIMEOUT (main.c, dl_begin).
+ */
 #define BOUND_IO_TIMEOUT_S	10
 /* Nesting of a JSON body, checked before parsing; ours are flat. */
 #define BOUND_JSON_DEPTH	32

@@ -40,6 +40,7 @@ struct conf {
 	long		 db_connect_timeout;	/* seconds */
 	long		 statement_timeout_ms;
 	long		 slow_query_ms;
+	long		 request_timeout;	/* seconds to read a request */
 	long		 workers;		/* 1: serve in this process */
 	char		*shm_path;		/* QUIRE_SHM_PATH, "" when unset */
 	char		*storage;		/* owns the strings above */

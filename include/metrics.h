@@ -35,6 +35,8 @@ struct metrics {
 	_Atomic uint64_t	reconnects[MP__MAX];
 	_Atomic uint64_t	worker_restarts;
 	_Atomic uint64_t	internal_errors;
+	_Atomic uint64_t	fcgi_refused;	/* peers not in FCGI_WEB_SERVER_ADDRS */
+	_Atomic uint64_t	fcgi_deadline;	/* requests not read in time */
 };
 
 /* Points the counters at the shared segment (shm_init first). */
@@ -47,6 +49,10 @@ void	metrics_db_error(int replica);
 void	metrics_reconnect(int replica);
 void	metrics_worker_restart(void);
 void	metrics_internal_error(void);
+/* A FastCGI connection closed unread: its peer is not allowed. */
+void	metrics_fcgi_refused(void);
+/* A FastCGI connection closed: its request was not read in time. */
+void	metrics_fcgi_deadline(void);
 
 /* Writes the Prometheus text exposition into b. */
 void	metrics_render(struct buf *);

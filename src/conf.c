@@ -41,6 +41,7 @@ static const struct num_var num_vars[] = {
 	{ "QUIRE_STATEMENT_TIMEOUT_MS", K_LONG, "5000", 0, 600000, OFF(statement_timeout_ms) },
 	{ "QUIRE_SLOW_QUERY_MS", K_LONG, "200", 0, 600000, OFF(slow_query_ms) },
 	{ "QUIRE_WORKERS", K_LONG, "1", 1, 256, OFF(workers) },
+	{ "QUIRE_REQUEST_TIMEOUT", K_LONG, "10", 1, 600, OFF(request_timeout) },
 };
 
 static const char *const level_names[LOG__MAX] = {

@@ -12,9 +12,13 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <signal.h>
@@ -38,6 +42,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "mem.h"
+#include "peer.h"
 #include "req.h"
 #include "resp.h"
 #include "route.h"
@@ -49,6 +54,36 @@
 static volatile sig_atomic_t	 stopping;
 static volatile sig_atomic_t	 accepting;
 static sigjmp_buf		 accept_env;
+
+/* FCGI_WEB_SERVER_ADDRS, read once in main() before any fork. */
+static struct peer_list		 peers;
+
+/*
+ * The request deadline, QUIRE_REQUEST_TIMEOUT: a peer gets that long in
+ * all to send a request, from accept (on a kept connection, from the
+ * moment it turns readable) through the empty record that ends its
+ * STDIN. libfcgi does the reads (FCGX_Accept_r; FCGX_GetStr for the
+ * body in fcgx_read and in drain), each call a plain read() or several,
+ * so a timeout on each read bounded nothing: a peer sending a byte every
+ * few seconds held a worker for as long as it liked.
+ *
+ * Usually the web server has written the whole request before we look:
+ * one peek (dl_begin) finds it all queued, no read of it can block, and
+ * nothing is timed. Otherwise the request is "timed": ITIMER_REAL runs
+ * while, and only while, libfcgi reads for us (dl_arm ... dl_disarm),
+ * the time left carried from one read to the next. So our own work in
+ * between (the session is looked up before the body is read) does not
+ * count against the peer, and the timer's signal never lands in libpq.
+ * When it fires, on_alarm puts a dead socket (reads see end of file) in
+ * the connection's place: the read in progress fails with EINTR (no
+ * SA_RESTART), any later one sees the end, and the kernel closes the
+ * connection. The request is dropped unanswered and counted.
+ */
+static volatile sig_atomic_t	 dl_fd = -1;	/* guarded while the timer runs */
+static volatile sig_atomic_t	 dl_hit;	/* this request ran out of time */
+static int			 dl_dead = -1;	/* reads see end of file */
+static int			 dl_timed;	/* not all queued: time its reads */
+static struct timeval		 dl_left;	/* its time left */
 
 static void
 on_stop(int sig)
@@ -66,11 +101,27 @@ on_stop(int sig)
 	}
 }
 
+/*
+ * SIGALRM: the brief accept's timer (accept_one), which only has to
+ * interrupt accept(), or a request's deadline (dl_arm).
+ */
 static void
 on_alarm(int sig)
 {
+	int	 saved;
 
-	(void)sig;	/* only interrupts accept() (accept_one) */
+	(void)sig;
+	if (dl_fd < 0)
+		return;
+	saved = errno;
+	dl_hit = 1;
+	/*
+	 * Unless libfcgi closed it already (a dropped connection): nothing
+	 * has opened a descriptor since, so the number is still free.
+	 */
+	if (fcntl(dl_fd, F_GETFD) != -1)
+		(void)dup2(dl_dead, dl_fd);
+	errno = saved;
 }
 
 /*
@@ -99,13 +150,146 @@ signals(void (*handler)(int), int restart)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+/* The time left: s seconds, at least a microsecond while any is. */
+static void
+dl_set_left(double s)
+{
+
+	timerclear(&dl_left);
+	if (s <= 0.0)
+		return;
+	dl_left.tv_sec = (time_t)s;
+	dl_left.tv_usec = (suseconds_t)((s - (double)dl_left.tv_sec) * 1e6);
+	if (!timerisset(&dl_left))
+		dl_left.tv_usec = 1;
+}
+
+/*
+ * Starts the deadline of the request on fd, `seconds' from now, and
+ * decides whether its reads need timing: not when one peek finds the
+ * whole request queued (or the peer gone: reads end at once). A new
+ * connection often has nothing queued yet, the web server writing just
+ * after connecting: that first wait is a poll on the time left, then
+ * one more peek. Returns -1 when the peer sent nothing in all that time.
+ */
+#define PEEK_MAX	8192
+
+static int
+dl_begin(int fd, long seconds)
+{
+	unsigned char	 buf[PEEK_MAX];
+	struct pollfd	 pfd;
+	ssize_t		 n;
+	double		 t0;
+	int		 rc;
+
+	dl_hit = 0;
+	dl_timed = 1;
+	dl_set_left((double)seconds);
+	n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		t0 = req_now();
+		if ((rc = poll(&pfd, 1, (int)(seconds * 1000))) == 0) {
+			dl_hit = 1;
+			return -1;
+		}
+		/* Interrupted (a stop): the timer takes over. */
+		dl_set_left((double)seconds - (req_now() - t0));
+		if (rc > 0)
+			n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	}
+	if (n == 0 || (n > 0 && peer_request_whole(buf, (size_t)n)))
+		dl_timed = 0;
+	return 0;
+}
+
+/*
+ * Lets the clock of a timed request run while libfcgi reads fd. Time
+ * already used up kills the connection at once (the handler, raised).
+ */
+static void
+dl_arm(int fd)
+{
+	struct itimerval	 it;
+
+	if (!dl_timed || dl_hit || fd < 0)
+		return;
+	memset(&it, 0, sizeof(it));
+	it.it_value = dl_left;
+	dl_fd = fd;
+	if (!timerisset(&it.it_value) ||
+	    setitimer(ITIMER_REAL, &it, NULL) == -1)
+		raise(SIGALRM);
+}
+
+/*
+ * Stops the clock and keeps the time left for the next read. A signal
+ * due by now has been handled when setitimer returns.
+ */
+static void
+dl_disarm(void)
+{
+	struct itimerval	 off, old;
+
+	if (dl_fd < 0)
+		return;
+	memset(&off, 0, sizeof(off));
+	if (setitimer(ITIMER_REAL, &off, &old) == 0)
+		dl_left = old.it_value;
+	dl_fd = -1;
+}
+
+/* Logs and counts a request dropped at its deadline. */
+static void
+dl_report(const char *reqid, long seconds)
+{
+
+	metrics_fcgi_deadline();
+	log_msg(LOG_WARN, reqid, "FastCGI request not read within "
+	    "QUIRE_REQUEST_TIMEOUT (%ld s): connection closed", seconds);
+}
+
+/* Reads the body for req_read_body; ctx is the FCGX_Request. */
 static long
 fcgx_read(void *ctx, char *dst, size_t n)
 {
-	int	 want;
+	FCGX_Request	*fr = ctx;
+	int		 want, got;
 
 	want = n > 65536 ? 65536 : (int)n;
-	return FCGX_GetStr(dst, want, ctx);
+	dl_arm(fr->ipcFd);
+	got = FCGX_GetStr(dst, want, fr->in);
+	dl_disarm();
+	return dl_hit ? -1 : got;
+}
+
+/*
+ * Closes a connection from a peer FCGI_WEB_SERVER_ADDRS does not list,
+ * before reading a byte of it. Counted in /metrics; logged at most once
+ * a second (per worker), with how many were refused since the last line.
+ */
+static void
+refuse(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	static double		 last;
+	static unsigned long	 n;
+	char			 addr[PEER_ADDRSTRLEN];
+	double			 now;
+
+	metrics_fcgi_refused();
+	close(fd);
+	n++;
+	if ((now = req_now()) - last < 1.0)
+		return;
+	peer_format(sa, len, addr, sizeof(addr));
+	log_msg(LOG_WARN, NULL, "FastCGI peer not in FCGI_WEB_SERVER_ADDRS, "
+	    "connection closed unread: peer=%s refused=%lu (since the last "
+	    "such line)", addr, n);
+	last = now;
+	n = 0;
 }
 
 /*
@@ -212,32 +396,55 @@ waiter_forget(struct waiter *w, int fd)
 }
 
 /*
- * A new connection from the listening socket with its timeouts, or -1.
- * `brief' bounds the wait to ACCEPT_BRIEF_US: a worker holding kept
- * connections must not sit in accept() when another worker took the
- * connection it saw. A timer signal ends the wait: accept() on a socket
- * with a receive timeout fails with EINTR then, SA_RESTART or not.
+ * A new connection from the listening socket with its write timeout, or
+ * -1 with *err set: 0 when it came from a peer FCGI_WEB_SERVER_ADDRS does
+ * not list, closed already. (Reading a request is bounded by its
+ * deadline instead: see dl_begin.) `brief' bounds the wait to
+ * ACCEPT_BRIEF_US: a worker holding kept connections must not sit in
+ * accept() when another worker took the connection it saw. A timer
+ * signal ends the wait: accept() on a socket with a receive timeout
+ * fails with EINTR then, SA_RESTART or not.
  */
 #define ACCEPT_BRIEF_US	2000
 
 static int
 accept_one(int lfd, int *err, int brief)
 {
-	/* A stalled or silent peer is dropped, not waited for. */
+	/* A peer that does not take its answer is dropped, not waited for. */
 	struct timeval		 tv = { BOUND_IO_TIMEOUT_S, 0 };
+	struct timeval		 none = { 0, 0 };
 	struct itimerval	 on = { { 0, 0 }, { 0, ACCEPT_BRIEF_US } };
 	struct itimerval	 off = { { 0, 0 }, { 0, 0 } };
-	int			 fd;
+	struct sockaddr_storage	 ss;
+	socklen_t		 slen;
+	int			 fd, one;
 
 	if (brief)
 		(void)setitimer(ITIMER_REAL, &on, NULL);
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	slen = sizeof(ss);
+	fd = accept4(lfd, (struct sockaddr *)&ss, &slen, SOCK_CLOEXEC);
 	*err = errno;
 	if (brief)
 		(void)setitimer(ITIMER_REAL, &off, NULL);
-	if (fd >= 0) {
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (fd < 0)
+		return -1;
+	/* libfcgi checks this in its own accept, which we do not use. */
+	if (!peer_allowed(&peers, (struct sockaddr *)&ss, slen)) {
+		refuse(fd, (struct sockaddr *)&ss, slen);
+		*err = 0;
+		return -1;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+		/*
+		 * A TCP connection inherits the listening socket's receive
+		 * timeout (LOG_HOLD_S, waiter_init), a unix one does not:
+		 * its reads must wait, for as long as the deadline allows.
+		 */
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+		/* As libfcgi's accept did: answers go out without waiting for ACKs. */
+		one = 1;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	return fd;
 }
@@ -292,8 +499,8 @@ wait_work(struct waiter *w)
 
 /*
  * Waits for the next request: a kept connection with input, or a new
- * connection. Returns its descriptor (new ones with read and write
- * timeouts set), or -1 when told to stop. A stop signal arriving while
+ * connection from an allowed peer. Returns its descriptor (new ones with
+ * a write timeout set), or -1 when told to stop. A stop signal arriving while
  * we wait (or are about to) jumps back here; one arriving later just sets
  * `stopping', and the request then in hand is finished.
  */
@@ -332,6 +539,9 @@ next_ready(struct waiter *w)
 		if (fd >= 0)
 			return fd;
 		switch (err) {
+		case 0:
+			/* A peer that is not allowed (accept_one). */
+			continue;
 		case EAGAIN:
 #if EWOULDBLOCK != EAGAIN
 		case EWOULDBLOCK:
@@ -488,7 +698,7 @@ serve(const struct conf *conf)
 	struct buf	 out;
 	struct resp_out	 ro;
 	double		 ms;
-	int		 nolisten, fd;
+	int		 nolisten, fd, rc, drained, sv[2];
 
 	if (FCGX_Init() != 0) {
 		log_msg(LOG_ERROR, NULL, "FCGX_Init failed");
@@ -501,10 +711,13 @@ serve(const struct conf *conf)
 		return 2;
 	}
 	/*
-	 * We accept connections ourselves (next_ready) so each gets timeouts,
-	 * and hand them to libfcgi. Its own accept is pointed at a socket
-	 * that never listens: when it drops a malformed connection and tries
-	 * to accept another, it fails back to us instead of blocking.
+	 * We accept connections ourselves (next_ready) so each gets its
+	 * write timeout, its peer checked against FCGI_WEB_SERVER_ADDRS
+	 * (libfcgi's own check is in the accept we do not use) and its
+	 * request a deadline, and hand them to libfcgi. Its own accept is
+	 * pointed at a socket that never listens: when it drops a malformed
+	 * connection and tries to accept another, it fails back to us
+	 * instead of blocking.
 	 */
 	if ((nolisten = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    FCGX_InitRequest(&fr, nolisten, 0) != 0 ||
@@ -519,6 +732,13 @@ serve(const struct conf *conf)
 		return 1;
 	}
 	buf_init(&out, BOUND_RESPONSE);
+	/* What a connection past its deadline becomes: a socket at its end. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_msg(LOG_ERROR, NULL, "socketpair: %s", strerror(errno));
+		return 1;
+	}
+	close(sv[1]);
+	dl_dead = sv[0];
 	signals(on_stop, 1);
 	if (waiter_init(&w, FCGI_LISTENSOCK_FILENO) == -1) {
 		log_msg(LOG_ERROR, NULL, "listening socket: %s", strerror(errno));
@@ -529,43 +749,98 @@ serve(const struct conf *conf)
 	while (!stopping) {
 		if ((fd = next_ready(&w)) == -1)
 			break;
+		if (dl_begin(fd, conf->request_timeout) == -1) {
+			/* Not a byte in all that time. */
+			dl_report(NULL, conf->request_timeout);
+			waiter_forget(&w, fd);
+			close(fd);
+			continue;
+		}
 		fr.ipcFd = fd;
 		/* Keeps FCGX_Accept_r's opening clean-up from closing it. */
 		fr.keepConnection = 1;
-		if (FCGX_Accept_r(&fr) < 0) {
+		/*
+		 * A connection libfcgi drops is closed at once, not with its
+		 * lingering close, which reads as long as the peer sends.
+		 */
+		fr.detached = 1;
+		dl_arm(fd);
+		rc = FCGX_Accept_r(&fr);
+		dl_disarm();
+		/*
+		 * A read that fails between two parameters ends libfcgi's
+		 * parameters as if they were all there, and FCGX_Accept_r
+		 * succeeds: such a request is not served either.
+		 */
+		if (rc >= 0 && (dl_hit || FCGX_GetError(fr.in) != 0)) {
+			fr.out->wasFCloseCalled = 1;
+			fr.out->isClosed = 1;
+			fr.keepConnection = 0;
+			FCGX_Finish_r(&fr);
+			rc = -1;
+		}
+		if (rc < 0) {
 			/* libfcgi dropped a malformed or stalled connection. */
-			log_msg(LOG_WARN, NULL, "dropped a malformed FastCGI connection");
+			if (dl_hit)
+				dl_report(NULL, conf->request_timeout);
+			else
+				log_msg(LOG_WARN, NULL, "dropped a malformed "
+				    "FastCGI connection");
 			waiter_forget(&w, fd);
 			fr.ipcFd = -1;
 			continue;
 		}
-		if (req_begin(&r, fr.envp, fcgx_read, fr.in) != QERR_OK)
+		if (req_begin(&r, fr.envp, fcgx_read, &fr) != QERR_OK)
 			resp_qerr(&r, QERR_NOMEM);
 		else
 			app_handle(&r);
 		db_rollback(&r);
-		resp_render_iov(&r, &out, &ro);
-		if (buf_err(&out) == QERR_OK)
-			send_response(&fr, &ro);
-		ms = (req_now() - r.t_start) * 1000.0;
-		metrics_request(&r, ms / 1000.0);
-		log_request(r.method_name, r.route != NULL ? r.route->path : NULL,
-		    r.path, r.status, ms, r.reqid, r.pool);
+		if (!dl_hit) {
+			resp_render_iov(&r, &out, &ro);
+			if (buf_err(&out) == QERR_OK)
+				send_response(&fr, &ro);
+			ms = (req_now() - r.t_start) * 1000.0;
+			metrics_request(&r, ms / 1000.0);
+			log_request(r.method_name, r.route != NULL ?
+			    r.route->path : NULL, r.path, r.status, ms, r.reqid,
+			    r.pool);
+		} else {
+			/* Nobody to answer: write nothing (FCGX_Finish_r). */
+			fr.out->wasFCloseCalled = 1;
+			fr.out->isClosed = 1;
+		}
 		/*
-		 * With the whole input read, a plain close is safe and spares
-		 * libfcgi's shutdown-and-wait for the web server to hang up.
+		 * The rest of the input, within the deadline. With all of it
+		 * queued, or the body all read, drain() reads to the end of
+		 * STDIN: then a plain close is safe and spares libfcgi's
+		 * shutdown-and-wait for the web server to hang up, and libfcgi
+		 * keeps the connection when the web server asked (we do only
+		 * with the body read: no stray records for the next request,
+		 * and room to watch it). A body never read, maybe still on
+		 * its way, gets libfcgi's lingering close (shut our side, read
+		 * until the web server hangs up, so that a reset does not
+		 * destroy our answer), also within the deadline.
 		 */
-		fr.detached = r.input_done && drain(&fr);
-		/*
-		 * libfcgi keeps the connection when the web server asked; we
-		 * keep it only with its input all read (no stray records for
-		 * the next request) and room to watch it.
-		 */
-		if (!fr.detached)
+		drained = 0;
+		if (!dl_hit && (r.input_done || !dl_timed)) {
+			dl_arm(fd);
+			drained = drain(&fr);
+			dl_disarm();
+		}
+		fr.detached = drained || dl_hit;
+		if (!drained || !r.input_done)
 			fr.keepConnection = 0;
 		req_end(&r);
 		buf_trim(&out, OUT_KEEP);
+		if (!fr.detached) {
+			/* Timed even if all was queued: the peer may send more. */
+			dl_timed = 1;
+			dl_arm(fd);
+		}
 		FCGX_Finish_r(&fr);
+		dl_disarm();
+		if (dl_hit)
+			dl_report(r.reqid, conf->request_timeout);
 		if (fr.ipcFd < 0)
 			waiter_forget(&w, fd);
 		else if (waiter_keep(&w, fr.ipcFd) == -1) {
@@ -583,6 +858,8 @@ serve(const struct conf *conf)
 	arena_free(arena);
 	FCGX_Free(&fr, 1);
 	close(nolisten);
+	close(dl_dead);
+	dl_dead = -1;
 	log_flush();
 	log_msg(LOG_DEBUG, NULL, "worker stopped");
 	return 0;
@@ -731,7 +1008,17 @@ main(int argc, char *argv[])
 	}
 	if (workers > 0)
 		conf.workers = workers;
+	if (peer_parse(&peers, getenv("FCGI_WEB_SERVER_ADDRS"), err,
+	    sizeof(err)) != QERR_OK) {
+		fprintf(stderr, "quire: %s\n", err);
+		conf_free(&conf);
+		return 2;
+	}
 	log_init(conf.log_level, "quire");
+	if (peers.on)
+		log_msg(LOG_INFO, NULL, "FCGI_WEB_SERVER_ADDRS lists %zu "
+		    "address%s: other TCP peers are refused", peers.n,
+		    peers.n == 1 ? "" : "es");
 	if (sodium_init() < 0) {
 		log_msg(LOG_ERROR, NULL, "libsodium failed to initialise");
 		return 1;

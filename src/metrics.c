@@ -112,6 +112,24 @@ metrics_worker_restart(void)
 		    memory_order_relaxed);
 }
 
+void
+metrics_fcgi_refused(void)
+{
+
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->fcgi_refused, 1,
+		    memory_order_relaxed);
+}
+
+void
+metrics_fcgi_deadline(void)
+{
+
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->fcgi_deadline, 1,
+		    memory_order_relaxed);
+}
+
 static uint64_t
 get(_Atomic uint64_t *p)
 {
@@ -224,4 +242,16 @@ metrics_render(struct buf *b)
 	    "and were replaced.\n# TYPE quire_worker_restarts_total counter\n");
 	buf_printf(b, "quire_worker_restarts_total %llu\n",
 	    (unsigned long long)get(&m->worker_restarts));
+	buf_puts(b, "# HELP quire_fcgi_peers_refused_total FastCGI connections "
+	    "closed unread because the peer's address is not in "
+	    "FCGI_WEB_SERVER_ADDRS.\n"
+	    "# TYPE quire_fcgi_peers_refused_total counter\n");
+	buf_printf(b, "quire_fcgi_peers_refused_total %llu\n",
+	    (unsigned long long)get(&m->fcgi_refused));
+	buf_puts(b, "# HELP quire_fcgi_deadline_total FastCGI connections "
+	    "closed because their request was not read within "
+	    "QUIRE_REQUEST_TIMEOUT.\n"
+	    "# TYPE quire_fcgi_deadline_total counter\n");
+	buf_printf(b, "quire_fcgi_deadline_total %llu\n",
+	    (unsigned long long)get(&m->fcgi_deadline));
 }

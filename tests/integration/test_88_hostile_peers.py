@@ -8,23 +8,12 @@ import struct
 import threading
 import time
 
+from fcgi import read_response as _read_response
+from fcgi import record as _record
+from fcgi import request as _request
 from lib import RUN_DIR, get, request, stack
 
 SOCK = os.path.join(RUN_DIR, "quire.sock")
-
-
-def _record(rtype, rid, content, version=1, pad=0):
-    return struct.pack(">BBHHBx", version, rtype, rid, len(content), pad) + content + b"\0" * pad
-
-
-def _params(pairs):
-    out = b""
-    for k, v in pairs.items():
-        k, v = k.encode(), v.encode()
-        for n in (len(k), len(v)):
-            out += bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
-        out += k + v
-    return out
 
 
 def _connect(timeout=10):
@@ -32,38 +21,6 @@ def _connect(timeout=10):
     s.settimeout(timeout)
     s.connect(SOCK)
     return s
-
-
-def _request(rid, path, keep=False, extra=None, method="GET", stdin=b"", stdin_end=True):
-    """The records of one request: BEGIN_REQUEST (with FCGI_KEEP_CONN
-    when keep), PARAMS and their end, STDIN, and (stdin_end) its end."""
-    env = {"REQUEST_METHOD": method, "PATH_INFO": path, "SCRIPT_NAME": "", "REQUEST_URI": path,
-           "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1"}
-    env.update(extra or {})
-    return (_record(1, rid, struct.pack(">HB5x", 1, 1 if keep else 0)) + _record(4, rid, _params(env))
-            + _record(4, rid, b"") + (_record(5, rid, stdin) if stdin else b"")
-            + (_record(5, rid, b"") if stdin_end else b""))
-
-
-def _read_response(s, rid):
-    """Reads records from s until request rid's END_REQUEST; returns its
-    stdout, or None if the connection ended first."""
-    data, out = b"", b""
-    while True:
-        while len(data) >= 8:
-            ver, rtype, r, clen, plen = struct.unpack(">BBHHBx", data[:8])
-            if len(data) < 8 + clen + plen:
-                break
-            body, data = data[8:8 + clen], data[8 + clen + plen:]
-            assert r == rid, (r, rid)
-            if rtype == 6:
-                out += body
-            elif rtype == 3:
-                return out
-        chunk = s.recv(65536)
-        if not chunk:
-            return None
-        data += chunk
 
 
 def _fcgi_get(path, extra=None, timeout=10):

@@ -37,6 +37,7 @@ test_defaults(void)
 	is_int(c.norigins, 0, "no origins");
 	is_int(c.nproxies, 0, "no proxies");
 	is_int(c.workers, 1, "workers default");
+	is_int(c.request_timeout, 10, "request_timeout default");
 	ok(!conf_origin_allowed(&c, "https://example.com"),
 	    "no origin allowed by default");
 	ok(!conf_origin_allowed(&c, ""), "not even the empty one");
@@ -141,6 +142,15 @@ test_numbers(void)
 		{ __LINE__, "QUIRE_MAX_PAGE_BYTES", "16384", 16384 },
 		{ __LINE__, "QUIRE_MAX_PAGE_BYTES", "16383", -1 },
 		{ __LINE__, "QUIRE_MAX_PAGE_BYTES", "67108865", -1 },
+		{ __LINE__, "QUIRE_REQUEST_TIMEOUT", "", 10 },
+		{ __LINE__, "QUIRE_REQUEST_TIMEOUT", "1", 1 },
+		{ __LINE__, "QUIRE_REQUEST_TIMEOUT", "3", 3 },
+		{ __LINE__, "QUIRE_REQUEST_TIMEOUT", "600", 600 },
+		{ __LINE__, "QUIRE_REQUEST_TIMEOUT", "0", -1 },
+		{ __LINE__, "QUIRE_REQUEST_TIMEOUT", "601", -1 },
+		{ __LINE__, "QUIRE_REQUEST_TIMEOUT", "-1", -1 },
+		{ __LINE__, "QUIRE_REQUEST_TIMEOUT", "2.5", -1 },
+		{ __LINE__, "QUIRE_REQUEST_TIMEOUT", "10s", -1 },
 	};
 	struct kv	 env[3];
 	struct conf	 c;
@@ -182,6 +192,8 @@ test_numbers(void)
 			got = c.max_replica_lag;
 		else if (strcmp(rows[i].name, "QUIRE_WORKERS") == 0)
 			got = c.workers;
+		else if (strcmp(rows[i].name, "QUIRE_REQUEST_TIMEOUT") == 0)
+			got = c.request_timeout;
 		else
 			got = -2;
 		tap_ok(got == rows[i].want, rows[i].line, "%s: got %ld want %ld",
