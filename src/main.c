@@ -570,18 +570,43 @@ next_ready(struct waiter *w)
 
 /*
  * Reads what is left of the request's input: normally just the empty
- * record that ends it, already buffered. Returns 1 when the input is at
- * its end.
+ * record that ends it, already buffered; or a body the route did not
+ * need (a 401 or 413 answered before reading it), up to budget bytes.
+ * Returns 1 when the input is at its end.
  */
 static int
-drain(FCGX_Request *fr)
+drain(FCGX_Request *fr, size_t budget)
 {
-	char	 tmp[512];
+	char	 tmp[4096];
+	size_t	 got;
 	int	 n;
 
+	got = 0;
 	while ((n = FCGX_GetStr(tmp, sizeof(tmp), fr->in)) > 0)
-		continue;
+		if ((got += (size_t)n) > budget)
+			return 0;
 	return n == 0 && FCGX_GetError(fr->in) == 0;
+}
+
+/*
+ * An unread body is read and dropped up to what the shipped web servers
+ * pass on (QUIRE_MAX_BODY + 64 KiB), so that a connection nginx keeps
+ * stays open: closing it after the answer races with nginx sending the
+ * next request on it, which then fails (502) when it may not be retried.
+ */
+#define DRAIN_SLACK	(64 * 1024)
+
+/* 1 when the rest of r's input is worth reading: it announced at most budget. */
+static int
+drainable(const struct req *r, size_t budget)
+{
+	const char	*cl;
+	long		 v;
+
+	if (r->input_done || (cl = req_param(r, "CONTENT_LENGTH")) == NULL ||
+	    *cl == '\0')
+		return 1;
+	return conf_parse_long(cl, 0, (long)budget, &v) == QERR_OK;
 }
 
 /* Writes every iovec, resuming after short writes. Returns 0 or -1. */
@@ -810,25 +835,25 @@ serve(const struct conf *conf)
 			fr.out->isClosed = 1;
 		}
 		/*
-		 * The rest of the input, within the deadline. With all of it
-		 * queued, or the body all read, drain() reads to the end of
-		 * STDIN: then a plain close is safe and spares libfcgi's
-		 * shutdown-and-wait for the web server to hang up, and libfcgi
-		 * keeps the connection when the web server asked (we do only
-		 * with the body read: no stray records for the next request,
-		 * and room to watch it). A body never read, maybe still on
-		 * its way, gets libfcgi's lingering close (shut our side, read
-		 * until the web server hangs up, so that a reset does not
+		 * The rest of the input, within the deadline: drain() reads to
+		 * the end of STDIN, a body the route did not read included (up
+		 * to DRAIN_SLACK past the body limit). Then a plain close is
+		 * safe and spares libfcgi's shutdown-and-wait for the web
+		 * server to hang up, and libfcgi keeps the connection when the
+		 * web server asked (no stray records are left for the next
+		 * request). A body larger than that, or still on its way at
+		 * the deadline, gets libfcgi's lingering close (shut our side,
+		 * read until the web server hangs up, so that a reset does not
 		 * destroy our answer), also within the deadline.
 		 */
 		drained = 0;
-		if (!dl_hit && (r.input_done || !dl_timed)) {
+		if (!dl_hit && drainable(&r, conf->max_body + DRAIN_SLACK)) {
 			dl_arm(fd);
-			drained = drain(&fr);
+			drained = drain(&fr, conf->max_body + DRAIN_SLACK);
 			dl_disarm();
 		}
 		fr.detached = drained || dl_hit;
-		if (!drained || !r.input_done)
+		if (!drained)
 			fr.keepConnection = 0;
 		req_end(&r);
 		buf_trim(&out, OUT_KEEP);
