@@ -5,7 +5,7 @@ import http.client
 import json
 import os
 import random
-import subprocess
+import socket
 import subprocess
 import time
 import uuid
@@ -210,3 +210,13 @@ def make_admin(tag="admin"):
     assert r.status == 200, r
     assert r.json["data"]["user"]["role"] == "admin"
     return r.json["data"]["token"], r.json["data"]["user"]
+
+
+def free_port(addr="127.0.0.1"):
+    """A TCP port free on addr at the moment (IPv4 or IPv6)."""
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+    try:
+        s.bind((addr, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()

@@ -7,17 +7,16 @@ envelope, with Retry-After) while plain reads go through. It is stopped by
 its PID; the stack's own web server is not touched."""
 
 import concurrent.futures
+import http.client
+import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
-import http.client
-import json
 
-from lib import ENV, ROOT, RUN_DIR, bearer, hdr, post, unique_email
+from lib import ROOT, RUN_DIR, bearer, free_port, hdr, post, unique_email
 
 PW = "correct horse 1"
 
@@ -40,14 +39,6 @@ def _insert(conf, after_re, block, indent):
     return conf[:m.end()] + "\n" + text + conf[m.end():]
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 class Nginx:
     """The shipped conf plus the documented blocks, started with web.sh."""
 
@@ -65,7 +56,7 @@ class Nginx:
         conf = _insert(conf, r"^http \{$", b["http"], "    ")
         with open(path, "w") as f:
             f.write(conf)
-        self.port = _free_port()
+        self.port = free_port()
         self.env = dict(os.environ, QUIRE_RUN_DIR=os.path.join(self.tmp, "run"), QUIRE_HTTP_PORT=str(self.port),
                         QUIRE_SOCKET=os.path.join(RUN_DIR, "quire.sock"))
         os.makedirs(self.env["QUIRE_RUN_DIR"])

@@ -7,21 +7,12 @@ import http.client
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 
-from lib import ROOT, RUN_DIR, wait_for
+from lib import ROOT, RUN_DIR, free_port, wait_for
 
 QUIRE = os.path.join(ROOT, "build", "quire")
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def _app_env():
@@ -83,7 +74,7 @@ def _dir(name):
 
 def test_spawn_fcgi_children():
     d = _dir("mode-spawn-fcgi")
-    port = _free_port()
+    port = free_port()
     pidfile = os.path.join(d, "app.pid")
     env = _app_env()
     with open(os.path.join(d, "app.log"), "w") as log:
@@ -111,7 +102,7 @@ def test_spawn_fcgi_children():
 
 def test_lighttpd_bin_path_respawns():
     d = _dir("mode-bin-path")
-    port = _free_port()
+    port = free_port()
     web = _lighttpd("lighttpd-bin-path.conf", port, d, {"QUIRE_BIN_PATH": QUIRE, "QUIRE_BIN_PROCS": "2"})
     kids = []
     try:

@@ -12,19 +12,11 @@ import threading
 import time
 
 from fcgi import PARAMS, STDIN, begin, params, read_response, record, request
-from lib import ENV, ROOT, RUN_DIR, wait_for
+from lib import ENV, ROOT, RUN_DIR, free_port, wait_for
 
 # QUIRE_BIN, as for scripts/stack: e.g. build-asan/quire.
 QUIRE = os.environ.get("QUIRE_BIN") or os.path.join(ROOT, "build", "quire")
 V4, V6 = socket.AF_INET, socket.AF_INET6
-
-
-def _free_port(addr):
-    s = socket.socket(V6 if ":" in addr else V4)
-    s.bind((addr, 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Quire:
@@ -41,7 +33,7 @@ class Quire:
         if sock:
             where = ["-s", sock]
         else:
-            self.port = _free_port(addr)
+            self.port = free_port(addr)
             where = ["-a", addr, "-p", str(self.port)]
         Quire.n += 1
         self.logpath = os.path.join(RUN_DIR, "test_89.%d.%d.log" % (os.getpid(), Quire.n))
