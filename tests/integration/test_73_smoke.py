@@ -3,7 +3,8 @@ POSIX sh): against the stack it passes every step and leaves no user
 behind; against a wrong path prefix, a port where nothing listens, and a
 proxy in front of the stack that breaks one step, it fails with the
 step's response printed (tokens redacted) and a non-zero exit, and still
-deletes the user it made, also when it is stopped with SIGTERM."""
+deletes the user it made, also when it is stopped with SIGTERM. It sends
+a write's Quire-Read-After back, as a client should."""
 
 import http.client
 import http.server
@@ -50,11 +51,15 @@ class _Proxy:
     """An HTTP proxy on a free port in front of the stack, for the cases
     the stack never produces. hook(handler, method, path, status, headers,
     body) may return (status, headers, body) to answer instead; it sees
-    every real answer. Records the XFF headers and the signup's user id."""
+    every real answer. Records the XFF and Quire-Read-After headers of
+    each request (strip_read_after: not passed on) and the signup's user
+    id."""
 
-    def __init__(self, hook=None):
+    def __init__(self, hook=None, strip_read_after=False):
         self.hook = hook
+        self.strip_read_after = strip_read_after
         self.xff = []
+        self.seen = []
         self.user_id = None
         self.token = None
         proxy = self
@@ -69,6 +74,9 @@ class _Proxy:
                 hdrs = {k: v for k, v in self.headers.items()
                         if k.lower() not in ("connection", "keep-alive", "host")}
                 proxy.xff.append(self.headers.get("X-Forwarded-For"))
+                proxy.seen.append((self.command, self.path, self.headers.get_all("Quire-Read-After")))
+                if proxy.strip_read_after:
+                    hdrs = {k: v for k, v in hdrs.items() if k.lower() != "quire-read-after"}
                 c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
                 try:
                     c.request(self.command, self.path, body=body, headers=hdrs)
@@ -243,4 +251,33 @@ def test_sigterm_midway_still_deletes_the_user():
     assert "ok   get post" not in out, out
     assert out.splitlines()[-1].startswith("ok   cleanup: delete user 200 ("), out
     assert "smoke: FAILED" in err, err
+    _gone(px.user_id)
+
+
+def test_quire_read_after_is_sent_back():
+    # A client that gets Quire-Read-After from a write sends it back with
+    # what follows (read-your-writes over several app hosts). The proxy
+    # hands out positions of its own on every write and keeps them from
+    # the server.
+    n = [0]
+
+    def hook(h, method, path, status, rh, rb):
+        if method in ("POST", "PATCH", "DELETE"):
+            n[0] += 1
+            rh = [(k, v) for k, v in rh if k.lower() != "quire-read-after"]
+            rh.append(("Quire-Read-After", "t73/pos-%d" % n[0]))
+            return status, rh, rb
+    px = _Proxy(hook, strip_read_after=True)
+    try:
+        rc, out, err = _run(px.base, _domain())
+    finally:
+        px.close()
+    assert rc == 0, (rc, out, err)
+    assert px.seen[2][:2] == ("POST", "/auth/signup") and px.seen[2][2] is None, px.seen[:3]
+    want = None
+    for method, path, got in px.seen:
+        assert got == ([want] if want else None), (method, path, got, px.seen)
+        if method in ("POST", "PATCH", "DELETE"):
+            want = "t73/pos-%d" % (int(want.rsplit("-", 1)[1]) + 1 if want else 1)
+    assert n[0] >= 6, n
     _gone(px.user_id)
