@@ -14,6 +14,7 @@ import uuid
 
 from lib import (ENV, ROOT, addr, bearer, check_envelope_error, eventually, get, hdr, make_admin, post, psql, request, unique_email)
 
+JSONH = {"Content-Type": "application/json"}
 PW = "correct horse 1"
 USER_KEYS = {"id", "name", "email", "emailVerified", "image", "role", "createdAt", "updatedAt"}
 PUBLIC_KEYS = USER_KEYS - {"email", "emailVerified"}
@@ -235,6 +236,12 @@ def test_create_user_requires_admin():
     check_envelope_error(post("/users", json_body=body, headers=bearer(ta)), 403, "FORBIDDEN")
     check_envelope_error(post("/users", json_body=dict(body, role="user"), headers=bearer(ta)),
                          403, "FORBIDDEN")
+    # The role is checked before the body (API.md, precedence): any body,
+    # good or bad, even none or not JSON, is 403 for a non-admin.
+    for b, h in (('{"name": ""}', JSONH), ('{"nope": 1}', JSONH), ("not json", JSONH), ("{}", {}),
+                 ("", JSONH), (None, {}), ("x" * (1048576 + 10000), JSONH)):
+        r = request("POST", "/users", body=b, headers=dict(bearer(ta), **h))
+        check_envelope_error(r, 403, "FORBIDDEN")
     # Nothing was written.
     n = psql("primary", "SELECT count(*) FROM users WHERE email = '%s'" % body["email"]).strip()
     assert n == "0", n
