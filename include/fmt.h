@@ -18,4 +18,7 @@ int	fmt_ts(char *dst, const char *src);
 /* 1 when s is a canonical lower-case UUID (36 chars, 8-4-4-4-12). */
 int	fmt_is_uuid(const char *s, size_t n);
 
+/* Removes surrounding ASCII white space: adjusts *s and *n. */
+void	fmt_trim(const char **s, size_t *n);
+
 #endif

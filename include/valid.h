@@ -73,19 +73,9 @@ enum qerr	 valid_body(struct req *, const struct body_spec *, json_t *obj) QUIRE
 size_t		 valid_utf8_len(const char *, size_t);
 
 /*
- * Checks the length and shape rules of the contract on an email in
- * canonical form (email_canon applies it; the form is well-formed
- * UTF-8). Returns NULL when valid, else the message for details[].
- */
-const char	*valid_email(const char *, size_t);
-
-/*
  * 1 when s[0..n) holds a C0, DEL or C1 control character; with lines
  * set, tab, line feed and carriage return are not counted.
  */
 int		 valid_has_control(const char *, size_t, int lines);
-
-/* Removes surrounding ASCII white space: adjusts *s and *n. */
-void		 valid_trim(const char **s, size_t *n);
 
 #endif

@@ -11,8 +11,8 @@
 #include <uninorm.h>
 
 #include "email.h"
+#include "fmt.h"
 #include "unicode.h"
-#include "valid.h"
 
 /*
  * Why EMAIL_INPUT_MAX may be refused outright: NFKC shrinks text at most
@@ -34,7 +34,7 @@ email_canon(const char *s, size_t n, char *out, size_t *outlen,
 	static const char too_long[] = "must be at most 254 bytes";
 
 	*why = NULL;
-	valid_trim(&s, &n);
+	fmt_trim(&s, &n);
 	if (n > EMAIL_INPUT_MAX) {
 		*why = too_long;
 		return QERR_INVAL;
@@ -63,10 +63,57 @@ email_canon(const char *s, size_t n, char *out, size_t *outlen,
 	} else {
 		out[llen] = '\0';
 		*outlen = llen;
-		e = (*why = valid_email(out, llen)) == NULL ? QERR_OK :
+		e = (*why = email_shape(out, llen)) == NULL ? QERR_OK :
 		    QERR_INVAL;
 	}
 	if (nf != nbuf)
 		free(nf);
 	return e;
+}
+
+const char *
+email_shape(const char *s, size_t n)
+{
+	const char	*at, *dom, *label;
+	size_t		 i, local, dn, dots;
+
+	static const char bad[] = "must be a valid email address";
+
+	if (n == 0 || n > 254)
+		return n > 254 ? "must be at most 254 bytes" : bad;
+	at = NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == 0x7f)
+			return bad;
+		if (c == '@') {
+			if (at != NULL)
+				return bad;
+			at = s + i;
+		}
+	}
+	if (at == NULL)
+		return bad;
+	/* Beyond ASCII: U+0085, U+2028, U+1680 and the like. */
+	if (uni_has_space_or_control(s, n))
+		return bad;
+	local = (size_t)(at - s);
+	if (local == 0 || local > 64)
+		return bad;
+	dom = at + 1;
+	dn = n - local - 1;
+	/* Every dot-separated label non-empty, and at least one dot. */
+	dots = 0;
+	label = dom;
+	for (i = 0; i <= dn; i++) {
+		if (i == dn || dom[i] == '.') {
+			if (dom + i == label)
+				return bad;
+			if (i < dn)
+				dots++;
+			label = dom + i + 1;
+		}
+	}
+	return dots == 0 ? bad : NULL;
 }

@@ -71,3 +71,23 @@ fmt_is_uuid(const char *s, size_t n)
 	}
 	return 1;
 }
+
+static int
+is_space(char c)
+{
+
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+	    c == '\f' || c == '\v';
+}
+
+void
+fmt_trim(const char **s, size_t *n)
+{
+
+	while (*n > 0 && is_space(**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n > 0 && is_space((*s)[*n - 1]))
+		(*n)--;
+}

@@ -17,6 +17,7 @@
 
 #include "auth.h"
 #include "email.h"
+#include "fmt.h"
 #include "stmts.h"
 #include "unicode.h"
 #include "utf8.h"
@@ -427,7 +428,7 @@ create_admin(const char *url, const char *email, const char *name)
 	}
 	np = name;
 	nn = strlen(name);
-	valid_trim(&np, &nn);
+	fmt_trim(&np, &nn);
 	if (!utf8_valid(np, nn) || valid_utf8_len(np, nn) < 1 ||
 	    valid_utf8_len(np, nn) > 100 || valid_has_control(np, nn, 0)) {
 		fprintf(stderr, "quirectl: name must be 1 to 100 characters "

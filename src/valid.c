@@ -8,8 +8,8 @@
 
 #include "arena.h"
 #include "email.h"
+#include "fmt.h"
 #include "resp.h"
-#include "unicode.h"
 #include "valid.h"
 
 static const struct field signup_fields[SIGNUP__MAX] = {
@@ -90,73 +90,6 @@ valid_has_control(const char *s, size_t n, int lines)
 	return 0;
 }
 
-static int
-is_space(char c)
-{
-
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-	    c == '\f' || c == '\v';
-}
-
-void
-valid_trim(const char **s, size_t *n)
-{
-
-	while (*n > 0 && is_space(**s)) {
-		(*s)++;
-		(*n)--;
-	}
-	while (*n > 0 && is_space((*s)[*n - 1]))
-		(*n)--;
-}
-
-const char *
-valid_email(const char *s, size_t n)
-{
-	const char	*at, *dom, *label;
-	size_t		 i, local, dn, dots;
-
-	static const char bad[] = "must be a valid email address";
-
-	if (n == 0 || n > 254)
-		return n > 254 ? "must be at most 254 bytes" : bad;
-	at = NULL;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c <= ' ' || c == 0x7f)
-			return bad;
-		if (c == '@') {
-			if (at != NULL)
-				return bad;
-			at = s + i;
-		}
-	}
-	if (at == NULL)
-		return bad;
-	/* Beyond ASCII: U+0085, U+2028, U+1680 and the like. */
-	if (uni_has_space_or_control(s, n))
-		return bad;
-	local = (size_t)(at - s);
-	if (local == 0 || local > 64)
-		return bad;
-	dom = at + 1;
-	dn = n - local - 1;
-	/* Every dot-separated label non-empty, and at least one dot. */
-	dots = 0;
-	label = dom;
-	for (i = 0; i <= dn; i++) {
-		if (i == dn || dom[i] == '.') {
-			if (dom + i == label)
-				return bad;
-			if (i < dn)
-				dots++;
-			label = dom + i + 1;
-		}
-	}
-	return dots == 0 ? bad : NULL;
-}
-
 static const char *
 type_name(enum ftype t)
 {
@@ -205,7 +138,7 @@ check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
 	if (memchr(s, '\0', n) != NULL)
 		return "must not contain NUL characters";
 	if (f->flags & F_TRIM)
-		valid_trim(&s, &n);
+		fmt_trim(&s, &n);
 	switch (f->type) {
 	case FT_TEXT:
 	case FT_PASSWORD:

@@ -12,8 +12,9 @@
 
 #include "arena.h"
 #include "conf.h"
-#include "resp.h"
 #include "fixture.h"
+#include "fmt.h"
+#include "resp.h"
 #include "tap.h"
 #include "table.h"
 #include "valid.h"
@@ -640,11 +641,11 @@ test_trim(void)
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		s = rows[i].in;
 		n = strlen(s);
-		valid_trim(&s, &n);
+		fmt_trim(&s, &n);
 		tap_ok(n == strlen(rows[i].want) &&
 		    strncmp(s, rows[i].want, n) == 0 && s >= rows[i].in &&
 		    s + n <= rows[i].in + strlen(rows[i].in), rows[i].line,
-		    "valid_trim: \"%.*s\" want \"%s\"", (int)n, s,
+		    "fmt_trim: \"%.*s\" want \"%s\"", (int)n, s,
 		    rows[i].want);
 	}
 }
