@@ -1,5 +1,5 @@
 /*
- * UTF-8 validity, NFKC and character classes, over libunistring.
+ * NFKC and character classes, over libunistring.
  */
 #include "config.h"
 
