@@ -68,12 +68,31 @@ server(struct jw *w, const struct seen *s, const char *key)
 	jw_obj_end(w);
 }
 
+/* The servers' part of the answer: primary, replica and, with several, replicas[]. */
+static void
+servers(struct jw *w, const struct seen *prim, const struct seen *reps,
+    size_t n)
+{
+	size_t	 i;
+
+	server(w, prim, "primary");
+	server(w, &reps[0], "replica");
+	/* With several replicas, "replica" is the first; all are listed too. */
+	if (n > 1) {
+		jw_key(w, "replicas");
+		jw_arr(w);
+		for (i = 0; i < n; i++)
+			server(w, &reps[i], NULL);
+		jw_arr_end(w);
+	}
+}
+
 int
 h_ops_health_db(struct req *r)
 {
 	struct seen	 prim, reps[CONF_MAX_REPLICAS];
-	struct buf	 body;
 	struct jw	 w;
+	const char	*status;
 	size_t		 i, n;
 	int		 rup;
 
@@ -86,37 +105,19 @@ h_ops_health_db(struct req *r)
 	}
 	if (n == 0)
 		check(r->db, NULL, &reps[0]);
-	buf_init(&body, 4096);
-	jw_init(&w, &body);
-	jw_obj(&w);
-	/* Status goes first but is known last: write the servers, then wrap. */
-	server(&w, &prim, "primary");
-	server(&w, &reps[0], "replica");
-	/* With several replicas, "replica" is the first; all are listed too. */
-	if (n > 1) {
-		jw_key(&w, "replicas");
-		jw_arr(&w);
-		for (i = 0; i < n; i++)
-			server(&w, &reps[i], NULL);
-		jw_arr_end(&w);
-	}
-	jw_obj_end(&w);
 	r->pool = NULL;
-	if (buf_err(&body) != QERR_OK) {
-		buf_free(&body);
-		return resp_error(r, ERR_INTERNAL, NULL);
-	}
+	status = !prim.up ? "down" : rup ? "ok" : "degraded";
 	if (!prim.up) {
+		/* The error envelope, with the same data beside it (resp.c). */
 		resp_error(r, ERR_SERVICE_UNAVAILABLE, "Primary database unavailable");
-		buf_puts(&r->meta, "{\"status\":\"down\",");
-		buf_append(&r->meta, body.p + 1, body.len - 1);
-	} else {
+		jw_init(&w, &r->meta);
+	} else
 		resp_ok(r, 200, &w);
-		buf_puts(&r->data, rup ? "{\"status\":\"ok\"," :
-		    "{\"status\":\"degraded\",");
-		buf_append(&r->data, body.p + 1, body.len - 1);
-	}
-	buf_free(&body);
+	jw_obj(&w);
+	jw_key(&w, "status");
+	jw_str(&w, status);
+	servers(&w, &prim, reps, n);
+	jw_obj_end(&w);
 	return r->status;
 }
 
