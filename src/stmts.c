@@ -73,10 +73,14 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "INSERT INTO accounts (user_id, account_id, provider_id, password) "
 	    "VALUES ($1::uuid, $1::uuid::text, 'credential', $2)", 2, STMT_WRITE },
 	/* $1 canonical email */
+	/*
+	 * A read, run on the primary (DB_PRIMARY): a password changed a
+	 * moment ago must not still let the old one in from a replica.
+	 */
 	[STMT_LOGIN_LOOKUP] = { "login_lookup",
 	    "SELECT " USER_COLS ", a.id, a.password FROM users u "
 	    "JOIN accounts a ON a.user_id = u.id AND a.provider_id = 'credential' "
-	    "WHERE u.email = $1", 1, STMT_WRITE },
+	    "WHERE u.email = $1", 1, STMT_READ },
 	/* $1 account id, $2 new hash */
 	[STMT_ACCOUNT_REHASH] = { "account_rehash",
 	    "UPDATE accounts SET password = $2, updated_at = date_trunc('milliseconds', now()) WHERE id = $1",
