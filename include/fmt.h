@@ -21,4 +21,12 @@ int	fmt_is_uuid(const char *s, size_t n);
 /* Removes surrounding ASCII white space: adjusts *s and *n. */
 void	fmt_trim(const char **s, size_t *n);
 
+/*
+ * Parses s[0..n) as plain decimal digits (no sign, space or exponent,
+ * at most 19) into *out. Returns 0, or -1 when s is not that or its
+ * value is past max.
+ */
+int	fmt_parse_u(const char *s, size_t n, unsigned long long max,
+	    unsigned long long *out);
+
 #endif

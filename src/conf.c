@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "fmt.h"
 #include "mem.h"
 
 enum kind {
@@ -51,20 +52,13 @@ static const char *const level_names[LOG__MAX] = {
 enum qerr
 conf_parse_long(const char *s, long min, long max, long *out)
 {
-	long	 v;
-	size_t	 i;
+	unsigned long long	 v;
 
-	if (s == NULL || *s == '\0' || strlen(s) > 18)
+	if (s == NULL || max < 0 ||
+	    fmt_parse_u(s, strlen(s), (unsigned long long)max, &v) == -1 ||
+	    (long)v < min)
 		return QERR_INVAL;
-	v = 0;
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return QERR_INVAL;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v < min || v > max)
-		return QERR_INVAL;
-	*out = v;
+	*out = (long)v;
 	return QERR_OK;
 }
 

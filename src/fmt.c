@@ -91,3 +91,24 @@ fmt_trim(const char **s, size_t *n)
 	while (*n > 0 && is_space((*s)[*n - 1]))
 		(*n)--;
 }
+
+int
+fmt_parse_u(const char *s, size_t n, unsigned long long max,
+    unsigned long long *out)
+{
+	unsigned long long	 v;
+	size_t			 i;
+
+	/* 19 digits cannot overflow 64 bits; more is never a number of ours. */
+	if (n == 0 || n > 19)
+		return -1;
+	for (i = 0, v = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}

@@ -90,15 +90,13 @@ query_cursor_encode(struct arena *a, const char *ts, const char *id)
 	return out;
 }
 
+/* The digits s[0..n), checked already by fmt_ts. */
 static int
 num(const char *s, size_t n)
 {
-	size_t	 i;
-	int	 v;
+	unsigned long long	 v;
 
-	for (i = 0, v = 0; i < n; i++)
-		v = v * 10 + (s[i] - '0');
-	return v;
+	return fmt_parse_u(s, n, 9999, &v) == 0 ? (int)v : -1;
 }
 
 /*
@@ -187,26 +185,19 @@ static const char *
 check(struct req *r, const struct qparam *p, char *v, size_t n, struct qval *q,
     char *msg, size_t msgsz)
 {
-	size_t	 i;
-	long	 x;
+	unsigned long long	 u;
+	long			 x;
 
 	switch (p->type) {
 	case QP_INT:
-		if (n == 0 || n > 9)
-			goto bad_int;
-		for (i = 0, x = 0; i < n; i++) {
-			if (v[i] < '0' || v[i] > '9')
-				goto bad_int;
-			x = x * 10 + (v[i] - '0');
+		if (fmt_parse_u(v, n, (unsigned long long)p->max, &u) == -1 ||
+		    (long)u < p->min) {
+			snprintf(msg, msgsz, "must be a whole number from %ld "
+			    "to %ld", p->min, p->max);
+			return msg;
 		}
-		if (x < p->min || x > p->max)
-			goto bad_int;
-		q->n = x;
+		q->n = (long)u;
 		return NULL;
-bad_int:
-		snprintf(msg, msgsz, "must be a whole number from %ld to %ld",
-		    p->min, p->max);
-		return msg;
 	case QP_UUID:
 		if (!fmt_is_uuid(v, n))
 			return "must be a UUID";

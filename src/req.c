@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -11,6 +12,7 @@
 
 #include "arena.h"
 #include "bounds.h"
+#include "fmt.h"
 #include "req.h"
 
 #define BUF_KEEP	(64 * 1024)	/* buffers above this are freed after a request */
@@ -278,17 +280,12 @@ req_read_body(struct req *r)
 	long		 n;
 	size_t		 len, got;
 	unsigned long long v;
-	size_t		 i;
 
 	cl = req_param(r, "CONTENT_LENGTH");
 	len = 0;
 	if (cl != NULL && *cl != '\0') {
-		v = 0;
-		for (i = 0; cl[i] != '\0'; i++) {
-			if (cl[i] < '0' || cl[i] > '9' || i >= 19)
-				return QERR_INVAL;
-			v = v * 10 + (unsigned)(cl[i] - '0');
-		}
+		if (fmt_parse_u(cl, strlen(cl), ULLONG_MAX, &v) == -1)
+			return QERR_INVAL;
 		if (v > r->conf->max_body)
 			return QERR_TOOBIG;
 		len = (size_t)v;

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "fmt.h"
@@ -128,11 +129,51 @@ test_uuid(void)
 	}
 }
 
+static void
+test_parse_u(void)
+{
+	static const struct {
+		int			 line;
+		const char		*s;
+		unsigned long long	 max;
+		int			 want;
+		unsigned long long	 v;
+	} rows[] = {
+		{ __LINE__, "0", 10, 0, 0 },
+		{ __LINE__, "10", 10, 0, 10 },
+		{ __LINE__, "11", 10, -1, 0 },
+		{ __LINE__, "007", 10, 0, 7 },
+		{ __LINE__, "", 10, -1, 0 },
+		{ __LINE__, "-1", 10, -1, 0 },
+		{ __LINE__, "+1", 10, -1, 0 },
+		{ __LINE__, " 1", 10, -1, 0 },
+		{ __LINE__, "1 ", 10, -1, 0 },
+		{ __LINE__, "1e3", 10000, -1, 0 },
+		{ __LINE__, "0x10", 100, -1, 0 },
+		{ __LINE__, "1.5", 10, -1, 0 },
+		{ __LINE__, "9999999999999999999", ULLONG_MAX, 0, 9999999999999999999ULL },
+		{ __LINE__, "18446744073709551615", ULLONG_MAX, -1, 0 },	/* 20 digits */
+		{ __LINE__, "99999999999999999999999", ULLONG_MAX, -1, 0 },
+	};
+	unsigned long long	 v;
+	size_t			 i;
+	int			 got;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		v = 12345;
+		got = fmt_parse_u(rows[i].s, strlen(rows[i].s), rows[i].max, &v);
+		tap_ok(got == rows[i].want && (got == -1 ? v == 12345 :
+		    v == rows[i].v), rows[i].line, "fmt_parse_u(\"%s\") = %d, %llu",
+		    rows[i].s, got, v);
+	}
+}
+
 int
 main(void)
 {
 
 	test_ts();
 	test_uuid();
+	test_parse_u();
 	return tap_done();
 }
