@@ -25,4 +25,25 @@ enum qerr {
 
 const char	*qerr_str(enum qerr);
 
+/*
+ * The contract's error answers (resp.c holds their statuses, codes and
+ * messages). ERR_NONE: the answer is a success.
+ */
+enum resp_err {
+	ERR_NONE = 0,
+	ERR_INVALID_JSON,
+	ERR_VALIDATION,
+	ERR_UNAUTHORIZED,
+	ERR_FORBIDDEN,
+	ERR_NOT_FOUND,
+	ERR_METHOD_NOT_ALLOWED,
+	ERR_CONFLICT,
+	ERR_PAYLOAD_TOO_LARGE,
+	ERR_UNSUPPORTED_MEDIA_TYPE,
+	ERR_RATE_LIMITED,
+	ERR_INTERNAL,
+	ERR_SERVICE_UNAVAILABLE,
+	ERR__MAX
+};
+
 #endif

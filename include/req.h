@@ -71,7 +71,7 @@ struct req {
 	uint64_t		 lsn_after;	/* WAL end after the last write, if read with it */
 
 	int			 status;
-	const char		*err_code;	/* NULL on success */
+	enum resp_err		 err;		/* ERR_NONE on success */
 	struct buf		 data;		/* success: the data value; error: message */
 	struct buf		 meta;		/* list meta object, empty if none */
 	struct buf		 details;	/* validation details array body */

@@ -11,28 +11,15 @@
 #include "jw.h"
 #include "req.h"
 
-enum resp_err {
-	ERR_INVALID_JSON,
-	ERR_VALIDATION,
-	ERR_UNAUTHORIZED,
-	ERR_FORBIDDEN,
-	ERR_NOT_FOUND,
-	ERR_METHOD_NOT_ALLOWED,
-	ERR_CONFLICT,
-	ERR_PAYLOAD_TOO_LARGE,
-	ERR_UNSUPPORTED_MEDIA_TYPE,
-	ERR_RATE_LIMITED,
-	ERR_INTERNAL,
-	ERR_SERVICE_UNAVAILABLE,
-	ERR__MAX
-};
-
 /*
  * Makes the answer an error: status and code from the table, msg or the
  * table's default message when NULL. Drops any data written so far.
  * Returns the HTTP status.
  */
 int	resp_error(struct req *, enum resp_err, const char *msg);
+
+/* The contract's code of e ("VALIDATION_ERROR"...), or NULL for ERR_NONE. */
+const char *resp_code(enum resp_err);
 
 /* Maps an internal error to the answer it deserves (503, 500, 409...). */
 int	resp_qerr(struct req *, enum qerr);

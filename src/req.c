@@ -194,7 +194,7 @@ req_begin(struct req *r, char **envp, req_reader rd, void *ctx)
 	r->read = rd;
 	r->read_ctx = ctx;
 	r->status = 0;
-	r->err_code = NULL;
+	r->err = ERR_NONE;
 	r->route = NULL;
 	r->id = NULL;
 	r->body = NULL;

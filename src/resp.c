@@ -65,12 +65,19 @@ resp_reason(int status)
 	}
 }
 
+const char *
+resp_code(enum resp_err e)
+{
+
+	return e > ERR_NONE && e < ERR__MAX ? errs[e].code : NULL;
+}
+
 int
 resp_error(struct req *r, enum resp_err e, const char *msg)
 {
 
 	r->status = errs[e].status;
-	r->err_code = errs[e].code;
+	r->err = e;
 	buf_reset(&r->data);
 	buf_reset(&r->meta);
 	buf_puts(&r->data, msg != NULL ? msg : errs[e].message);
@@ -129,7 +136,7 @@ resp_ok(struct req *r, int status, struct jw *w)
 {
 
 	r->status = status;
-	r->err_code = NULL;
+	r->err = ERR_NONE;
 	buf_reset(&r->data);
 	jw_init(w, &r->data);
 }
@@ -139,7 +146,7 @@ resp_raw(struct req *r, const char *type)
 {
 
 	r->status = 200;
-	r->err_code = NULL;
+	r->err = ERR_NONE;
 	r->raw_type = type;
 	buf_reset(&r->data);
 }
@@ -176,7 +183,7 @@ static void
 render_body(struct req *r, struct buf *b)
 {
 
-	if (r->err_code == NULL) {
+	if (r->err == ERR_NONE) {
 		buf_puts(b, "{\"success\":true,\"data\":");
 		if (r->data.len > 0)
 			buf_append(b, r->data.p, r->data.len);
@@ -192,9 +199,9 @@ render_body(struct req *r, struct buf *b)
 	buf_puts(b, "{\"success\":false,\"message\":");
 	jw_escape(b, r->data.p != NULL ? r->data.p : "", r->data.len);
 	buf_puts(b, ",\"error\":\"");
-	buf_puts(b, r->err_code);
+	buf_puts(b, errs[r->err].code);
 	buf_putc(b, '"');
-	if (strcmp(r->err_code, "VALIDATION_ERROR") == 0) {
+	if (r->err == ERR_VALIDATION) {
 		buf_puts(b, ",\"details\":[");
 		if (r->details.len > 0)
 			buf_append(b, r->details.p, r->details.len);
@@ -218,7 +225,7 @@ render_head(struct req *r, struct buf *out, size_t blen)
 	buf_putc(out, ' ');
 	buf_puts(out, resp_reason(r->status));
 	buf_puts(out, "\r\nContent-Type: ");
-	buf_puts(out, r->raw_type != NULL && r->err_code == NULL ?
+	buf_puts(out, r->raw_type != NULL && r->err == ERR_NONE ?
 	    r->raw_type : "application/json; charset=utf-8");
 	buf_puts(out, "\r\nContent-Length: ");
 	buf_putu(out, blen);
@@ -283,14 +290,14 @@ resp_render_iov(struct req *r, struct buf *out, struct resp_out *o)
 		resp_error(r, ERR_INTERNAL, NULL);
 	}
 	buf_reset(out);
-	if (r->err_code == NULL && r->raw_type != NULL) {
+	if (r->err == ERR_NONE && r->raw_type != NULL) {
 		/* /metrics, /openapi.json: the document as it is. */
 		mid = r->data.p != NULL ? r->data.p : "";
 		midlen = r->data.len;
 		render_head(r, out, midlen);
 		headlen = out->len;
 		taillen = 0;
-	} else if (r->err_code == NULL) {
+	} else if (r->err == ERR_NONE) {
 		/*
 		 * The envelope around r->data, which goes out where it is: a
 		 * list page may be megabytes, and one copy of it is enough.
@@ -319,10 +326,10 @@ resp_render_iov(struct req *r, struct buf *out, struct resp_out *o)
 		headlen = out->len;
 		taillen = 0;
 	}
-	if (buf_err(out) == QERR_OK && (r->err_code == NULL ||
+	if (buf_err(out) == QERR_OK && (r->err == ERR_NONE ||
 	    buf_err(&r->json_out) == QERR_OK)) {
 		o->body_len = out->len - headlen + midlen +
-		    (r->err_code == NULL && r->raw_type == NULL ?
+		    (r->err == ERR_NONE && r->raw_type == NULL ?
 		    sizeof(ok_start) - 1 : 0);
 		piece(o, out->p, headlen);
 		if (body) {
@@ -333,7 +340,7 @@ resp_render_iov(struct req *r, struct buf *out, struct resp_out *o)
 		/* Last resort: a fixed answer that needs little memory to be right. */
 		buf_trim(out, 0);
 		r->status = 500;
-		r->err_code = "INTERNAL_ERROR";
+		r->err = ERR_INTERNAL;
 		buf_reset(&r->hdrs);
 		render_head(r, out, sizeof(fallback) - 1);
 		o->body_len = sizeof(fallback) - 1;

@@ -421,11 +421,11 @@ test_begin(struct req *r)
 			snprintf(prev, sizeof(prev), "%s", r->reqid);
 		}
 		tap_ok(r->sess == NULL && r->route == NULL && r->id == NULL &&
-		    r->body == NULL && r->status == 0 && r->err_code == NULL,
+		    r->body == NULL && r->status == 0 && r->err == ERR_NONE,
 		    rows[i].line, "per-request state cleared");
 		/* Dirty the state for the next row. */
 		r->status = 500;
-		r->err_code = "X";
+		r->err = ERR_CONFLICT;
 		r->id = "x";
 		buf_puts(&r->data, "stale");
 		buf_puts(&r->details, "stale");

@@ -570,9 +570,9 @@ test_qerr(struct req *r)
 		tap_ok(st == rows[i].status && r->status == rows[i].status,
 		    rows[i].line, "resp_qerr(%s) = %d want %d",
 		    qerr_str(rows[i].e), st, rows[i].status);
-		tap_ok(r->err_code != NULL && strcmp(r->err_code,
+		tap_ok(resp_code(r->err) != NULL && strcmp(resp_code(r->err),
 		    rows[i].code) == 0, rows[i].line, "code %s",
-		    r->err_code != NULL ? r->err_code : "(null)");
+		    resp_code(r->err) != NULL ? resp_code(r->err) : "(null)");
 		req_end(r);
 	}
 }
