@@ -1,10 +1,14 @@
 /*
  * The database layer: persistent per-worker connections to the primary
  * and the replicas, the catalogue prepared once per connection, routing
- * of reads and writes, reconnection with backoff.
+ * of reads and writes (a replica's lag, and the caller's own writes:
+ * r->min_lsn), reconnection with backoff. What is known of each server
+ * is shared by the host's workers, in the shared segment (shm.h).
  */
 #ifndef QUIRE_DB_H
 #define QUIRE_DB_H
+
+#include <stdint.h>
 
 #include <libpq-fe.h>
 
@@ -41,6 +45,14 @@ struct db {
 	int			 in_tx;
 };
 
+/*
+ * Carves the servers' shared state out of the shared segment (start-up,
+ * after shm_init(), in the same order in every process). Returns
+ * QERR_OK, or QERR_IO with the reason in shm_error(). Without it
+ * nothing is kept: every read asks its replica afresh.
+ */
+enum qerr	 db_shm_init(void) QUIRE_WUR;
+
 void		 db_init(struct db *, const struct conf *);
 void		 db_close(struct db *);
 
@@ -70,11 +82,16 @@ enum qerr	 db_check(struct db *, struct dbconn *, double *ms, double *lag);
 enum qerr	 db_connect(struct db *, struct dbconn *);
 
 /*
- * After the handler: when the request committed a write, records the
- * primary's WAL position for the caller's session so that its next
- * reads go to a replica only once it has replayed that far.
+ * The last known replay position and lag of replica i, and when they
+ * were read (monotonic seconds; all 0 when never). Setting them returns
+ * the lag kept: the one given, bounded by the time since the replica
+ * was last seen with nothing to replay.
  */
-void		 db_note_writes(struct req *);
+void		 db_replica_get(int i, uint64_t *lsn, double *lag, double *at);
+double		 db_replica_set(int i, uint64_t lsn, double lag, double at);
+
+/* "X/Y" (pg_lsn text) to a number; 0 on garbage. */
+uint64_t	 db_parse_lsn(const char *);
 
 /* Maps a failed result's SQLSTATE to an internal error. */
 enum qerr	 db_classify(const char *sqlstate);

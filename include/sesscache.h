@@ -21,7 +21,15 @@
 
 #define SESSCACHE_SLOTS	64	/* per worker; direct-mapped by token hash */
 
-/* Entries live ttl_ms at most; 0 disables the cache. */
+/*
+ * Carves the generation out of the shared segment (start-up, after
+ * shm_init(), in the same order in every process). Returns QERR_OK, or
+ * QERR_IO with the reason in shm_error(). Without it the generation
+ * never moves: keep the cache off (sesscache_init(0)).
+ */
+enum qerr	 sesscache_shm_init(void) QUIRE_WUR;
+
+/* Entries live ttl_ms at most; 0 disables the cache. Per worker. */
 void		 sesscache_init(long ttl_ms);
 void		 sesscache_free(void);
 

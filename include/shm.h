@@ -1,19 +1,22 @@
 /*
- * State shared by every worker of one service on one host, in one
- * memory segment: the WAL position of each session's last write (for
- * read-your-writes) and what is known of each replica (replay position,
- * lag). The supervisor maps it before forking; workers started by
- * someone else (spawn-fcgi -F, lighttpd bin-path) share it through the
- * file named by QUIRE_SHM_PATH, or else each keeps its own.
+ * The memory shared by every worker of one service on one host: one
+ * segment, carved at start-up into regions that each belong to one
+ * module (read-your-writes, replica state, the session cache's
+ * generation, the metrics), and one lock. This module knows none of its
+ * tenants. The supervisor maps the segment before forking; workers
+ * started by someone else (spawn-fcgi -F, lighttpd bin-path) share it
+ * through the file named by QUIRE_SHM_PATH, or else each keeps its own.
+ *
+ * Start-up, before any fork: shm_init(), then each tenant's
+ * *_shm_init(), which calls shm_alloc(), always in the same order, so
+ * that every process finds each region at the same offset.
  */
 #ifndef QUIRE_SHM_H
 #define QUIRE_SHM_H
 
-#include <stdint.h>
+#include <stddef.h>
 
 #include "quire.h"
-
-#define SHM_REPLICAS	8
 
 /*
  * Maps the segment: anonymous when path is NULL or "" (shared with
@@ -23,11 +26,40 @@
  * by the effective user, writable by group or others, or another
  * version's segment. Returns QERR_OK, or QERR_IO with the reason in
  * shm_error(). Also reads QUIRE_TEST_HOOKS, once (shm_test_hook()).
+ * Mapping again (tests) unmaps the segment mapped before: every tenant
+ * must then carve its region again.
  */
 enum qerr	 shm_init(const char *path) QUIRE_WUR;
 
-/* Why the last shm_init() failed: a static string, for the log. */
+/*
+ * The next region of the segment: size bytes, 64-byte aligned, zeroed
+ * when the segment is new (a region's all-zero state must be a valid
+ * empty one: nobody initialises it). name says what the region holds
+ * and in which layout ("ryw.1"): change it when the layout changes but
+ * not the size. A segment file keeps each region's name and size, and a
+ * process that carves something else where another carved that region
+ * is refused (another version's segment). repair, when not NULL, is
+ * called with the region, under the lock, by whoever takes the lock
+ * after a holder died (shm_lock()). Returns the region, or NULL (past
+ * the segment's capacity, another layout, no segment) with the reason
+ * in shm_error(). The region lives as long as the mapping.
+ */
+void		*shm_alloc(const char *name, size_t size,
+		    void (*repair)(void *region));
+
+/* Why the last shm_init() or shm_alloc() failed: a static string. */
 const char	*shm_error(void);
+
+/*
+ * The segment's lock, process-shared and robust, for short critical
+ * sections over a region. Returns 0 when held, -1 (logged; not
+ * expected) when it cannot be had. A holder may die inside its critical
+ * section (the OOM killer, SIGKILL): the next taker then runs every
+ * region's repair before shm_lock() returns, so the caller always finds
+ * consistent regions.
+ */
+int		 shm_lock(void) QUIRE_WUR;
+void		 shm_unlock(void);
 
 /*
  * TEST ONLY. With QUIRE_TEST_HOOKS=1 in the environment at start-up
@@ -38,52 +70,5 @@ const char	*shm_error(void);
  */
 int		 shm_test_hooks(void);
 void		 shm_test_hook(const char *what);
-
-/* A session's key in the table: a hash of its id. */
-uint64_t	 shm_key(const char *session_id);
-
-/* Records that session key wrote at WAL position lsn. */
-void		 shm_note_write(uint64_t key, uint64_t lsn);
-
-/*
- * The WAL position a replica must have replayed before it may serve
- * this session's reads: its last write's, or 0 when it wrote nothing
- * recently. Never too small: when a session's entry was pushed out of
- * the table, the largest pushed-out position is returned instead.
- */
-uint64_t	 shm_required_lsn(uint64_t key);
-
-/*
- * Raises the position every session's reads need: used when a write
- * ends or changes sessions (logout, password change, user deleted), so
- * no replica that has not replayed it can still vouch for them.
- */
-void		 shm_raise_floor(uint64_t lsn);
-
-/* The floor alone: what every session check needs (revocations). */
-uint64_t	 shm_floor(void);
-
-/* The session cache's generation on this host (sesscache.h). */
-uint64_t	 shm_auth_gen(void);
-void		 shm_auth_bump(void);
-
-/*
- * The last known replay position and lag of replica i, and when they
- * were read. Setting them returns the lag kept: the one given, bounded
- * by the time since the replica was last seen with nothing to replay.
- */
-void		 shm_replica_get(int i, uint64_t *lsn, double *lag, double *at);
-double		 shm_replica_set(int i, uint64_t lsn, double lag, double at);
-
-/*
- * Server up-signals: server -1 is the primary, 0.. the replicas. A
- * worker that connects records the time; others in backoff then try at
- * once instead of waiting out their own backoff.
- */
-void		 shm_server_up(int server, double at);
-double		 shm_server_up_at(int server);
-
-/* "X/Y" (pg_lsn text) to a number; 0 on garbage. */
-uint64_t	 shm_parse_lsn(const char *);
 
 #endif

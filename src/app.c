@@ -16,6 +16,7 @@
 #include "mem.h"
 #include "resp.h"
 #include "route.h"
+#include "ryw.h"
 #include "sesscache.h"
 #include "shm.h"
 #include "valid.h"
@@ -171,5 +172,5 @@ app_handle(struct req *r)
 	/* Before the answer goes out: no worker may vouch for the old state. */
 	if (r->wrote && r->revoked)
 		sesscache_invalidate();
-	db_note_writes(r);
+	ryw_note_writes(r);
 }

@@ -17,8 +17,8 @@
 #include "log.h"
 #include "mem.h"
 #include "resp.h"
+#include "ryw.h"
 #include "sesscache.h"
-#include "shm.h"
 #include "unicode.h"
 #include "xff.h"
 
@@ -271,23 +271,18 @@ auth_resolve(struct req *r)
 	    arena_defer(r->arena, wipe_token, tok_for_cookie) != QERR_OK)
 		return QERR_NOMEM;
 	sodium_memzero(buf, sizeof(buf));
-	/*
-	 * The session check needs a replica past every revocation (the
-	 * floor); a session created a moment ago is found on the primary
-	 * after a miss. The client's own later writes (posts, say) do not
-	 * change its session row, so they do not hold the check back.
-	 */
-	if ((r->ryw_key = arena_strdup(r->arena, hash)) == NULL)
-		return QERR_NOMEM;
+	if ((e = ryw_caller(r, hash)) != QERR_OK)
+		return e;
 	if ((s = sesscache_get(hash, r->arena)) != NULL) {
 		s->via_cookie = via_cookie;
-		r->min_lsn = shm_required_lsn(shm_key(hash));
+		ryw_need_own(r);
 		r->sess = s;
 		return QERR_OK;
 	}
 	/* Read before the lookup: a change meanwhile makes the entry old. */
 	gen = sesscache_gen();
-	r->min_lsn = shm_floor();
+	/* The lookup needs a replica past every revocation. */
+	ryw_need_floor(r);
 	params[0] = hash;
 	if ((e = db_exec(r, DB_READ, STMT_SESSION_LOOKUP, params, &res)) != QERR_OK)
 		return e;
@@ -304,7 +299,7 @@ auth_resolve(struct req *r)
 		return QERR_DB;
 	s->via_cookie = via_cookie;
 	/* Everything else this client reads must include its own writes. */
-	r->min_lsn = shm_required_lsn(shm_key(hash));
+	ryw_need_own(r);
 	if (PQgetvalue(res, 0, 3)[0] == 't') {
 		/* Used after a day: slide the expiry forward. */
 		snprintf(ttl, sizeof(ttl), "%ld", r->conf->session_ttl);

@@ -6,13 +6,14 @@
 #include "config.h"
 
 #include <poll.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "arena.h"
-#include "auth.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
@@ -23,6 +24,133 @@
 #define BACKOFF_MAX	2.0
 #define STATUS_TTL	1.0	/* seconds a replica's known lag stays trusted */
 #define RYW_WAIT	1.0	/* seconds a read waits for a replica to catch up */
+
+/*
+ * What this host's workers know of each server, in the shared segment:
+ * the last good connect (all servers) and, for a replica, its replay
+ * position and lag and when they were read.
+ */
+struct server_state {
+	_Atomic uint64_t	 up_us;		/* monotonic time of a good connect */
+	_Atomic uint64_t	 lsn;
+	_Atomic uint64_t	 lag_us;
+	_Atomic uint64_t	 at_us;		/* monotonic */
+	_Atomic uint64_t	 current_us;	/* last seen with nothing to replay */
+};
+
+struct servers {
+	struct server_state	 primary;	/* only up_us is used */
+	struct server_state	 replicas[CONF_MAX_REPLICAS];
+};
+
+static struct servers	*shared;
+
+enum qerr
+db_shm_init(void)
+{
+
+	shared = shm_alloc("db.1", sizeof(*shared), NULL);
+	return shared != NULL ? QERR_OK : QERR_IO;
+}
+
+void
+db_replica_get(int i, uint64_t *lsn, double *lag, double *at)
+{
+	struct server_state	*r;
+
+	*lsn = 0;
+	*lag = 0;
+	*at = 0;
+	if (shared == NULL || i < 0 || i >= CONF_MAX_REPLICAS)
+		return;
+	r = &shared->replicas[i];
+	*lsn = atomic_load(&r->lsn);
+	*lag = (double)atomic_load(&r->lag_us) / 1e6;
+	*at = (double)atomic_load(&r->at_us) / 1e6;
+}
+
+/*
+ * The replica's own figure (the age of the last replayed transaction
+ * while WAL waits to be replayed) overstates the lag after a quiet
+ * spell: the first record that is not a transaction (autovacuum, a
+ * checkpoint) makes a replica that was current look as old as the last
+ * commit, and would send every read to the primary. A replica seen with
+ * nothing to replay at some moment is at most that far behind, so the
+ * time since then bounds the lag.
+ */
+double
+db_replica_set(int i, uint64_t lsn, double lag, double at)
+{
+	struct server_state	*r;
+	uint64_t		 at_us, current;
+
+	if (lag < 0)
+		lag = 0;
+	if (shared == NULL || i < 0 || i >= CONF_MAX_REPLICAS)
+		return lag;
+	r = &shared->replicas[i];
+	at_us = (uint64_t)(at * 1e6);
+	current = atomic_load(&r->current_us);
+	if (lag == 0)
+		atomic_store(&r->current_us, at_us);
+	else if (current != 0 && at_us >= current &&
+	    (double)(at_us - current) / 1e6 < lag)
+		lag = (double)(at_us - current) / 1e6;
+	atomic_store(&r->lsn, lsn);
+	atomic_store(&r->lag_us, (uint64_t)(lag * 1e6));
+	atomic_store(&r->at_us, at_us);
+	metrics_replica_lag(i, lag, at);
+	return lag;
+}
+
+/* Server i's shared state: -1 is the primary, 0.. the replicas. */
+static struct server_state *
+server(int i)
+{
+
+	if (shared == NULL || i < -1 || i >= CONF_MAX_REPLICAS)
+		return NULL;
+	return i == -1 ? &shared->primary : &shared->replicas[i];
+}
+
+/*
+ * Up-signals: a worker that connects records the time; others in
+ * backoff then try at once instead of waiting out their own backoff.
+ */
+static void
+server_up(int i, double at)
+{
+	struct server_state	*r;
+
+	if ((r = server(i)) != NULL)
+		atomic_store(&r->up_us, (uint64_t)(at * 1e6));
+}
+
+static double
+server_up_at(int i)
+{
+	struct server_state	*r;
+
+	if ((r = server(i)) == NULL)
+		return 0;
+	return (double)atomic_load(&r->up_us) / 1e6;
+}
+
+uint64_t
+db_parse_lsn(const char *s)
+{
+	char		*end;
+	unsigned long	 hi, lo;
+
+	hi = strtoul(s, &end, 16);
+	if (end == s || *end != '/')
+		return 0;
+	s = end + 1;
+	lo = strtoul(s, &end, 16);
+	if (end == s || *end != '\0')
+		return 0;
+	return ((uint64_t)hi << 32) | (uint64_t)(lo & 0xffffffffUL);
+}
 
 static void
 conn_init(struct dbconn *c, const char *url, const char *name, int server)
@@ -181,7 +309,7 @@ db_connect(struct db *db, struct dbconn *c)
 	conn_drop(c);
 	now = req_now();
 	/* In backoff, unless another worker has connected since we failed. */
-	if (now < c->retry_at && shm_server_up_at(c->server) <= c->failed_at)
+	if (now < c->retry_at && server_up_at(c->server) <= c->failed_at)
 		return QERR_DB_DOWN;
 	snprintf(timeout, sizeof(timeout), "%ld", db->conf->db_connect_timeout);
 	/* Ours first: anything the operator's URL says wins. */
@@ -212,7 +340,7 @@ db_connect(struct db *db, struct dbconn *c)
 		c->retry_at = c->failed_at + c->backoff;
 		return QERR_DB_DOWN;
 	}
-	shm_server_up(c->server, req_now());
+	server_up(c->server, req_now());
 	if (c->backoff != 0)
 		log_msg(LOG_INFO, NULL, "%s reconnected", c->name);
 	c->backoff = 0;
@@ -240,8 +368,8 @@ replica_refresh(struct db *db, size_t i)
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
 	if (ok) {
 		lag = strtod(PQgetvalue(res, 0, 1), NULL);
-		lsn = shm_parse_lsn(PQgetvalue(res, 0, 2));
-		(void)shm_replica_set((int)i, lsn, lag, req_now());
+		lsn = db_parse_lsn(PQgetvalue(res, 0, 2));
+		(void)db_replica_set((int)i, lsn, lag, req_now());
 	}
 	PQclear(res);
 	if (!ok) {
@@ -267,11 +395,11 @@ replica_usable(struct db *db, size_t i, uint64_t min_lsn)
 
 	if (db_connect(db, &db->replicas[i]) != QERR_OK)
 		return 0;
-	shm_replica_get((int)i, &lsn, &lag, &at);
+	db_replica_get((int)i, &lsn, &lag, &at);
 	if (req_now() - at > STATUS_TTL || min_lsn > lsn) {
 		if (replica_refresh(db, i) == -1)
 			return 0;
-		shm_replica_get((int)i, &lsn, &lag, &at);
+		db_replica_get((int)i, &lsn, &lag, &at);
 	}
 	if (db->conf->max_replica_lag > 0 && lag > (double)db->conf->max_replica_lag)
 		return 0;
@@ -291,7 +419,7 @@ replica_has(struct db *db, size_t i, uint64_t lsn)
 		return 1;
 	if (replica_refresh(db, i) == -1)
 		return 0;
-	shm_replica_get((int)i, &at_lsn, &lag, &at);
+	db_replica_get((int)i, &at_lsn, &lag, &at);
 	return at_lsn >= lsn;
 }
 
@@ -386,7 +514,7 @@ exec_then_lsn(struct dbconn *c, const struct stmt_def *d,
 		else {
 			if (syncs == 1 && st == PGRES_TUPLES_OK &&
 			    PQntuples(x) == 1)
-				*lsn = shm_parse_lsn(PQgetvalue(x, 0, 0));
+				*lsn = db_parse_lsn(PQgetvalue(x, 0, 0));
 			PQclear(x);
 		}
 	}
@@ -567,8 +695,8 @@ db_check(struct db *db, struct dbconn *c, double *ms, double *lag)
 		*ms = (req_now() - t0) * 1000.0;
 		ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
 		if (ok && c->is_replica) {
-			*lag = shm_replica_set((int)(c - db->replicas),
-			    shm_parse_lsn(PQgetvalue(res, 0, 2)),
+			*lag = db_replica_set((int)(c - db->replicas),
+			    db_parse_lsn(PQgetvalue(res, 0, 2)),
 			    strtod(PQgetvalue(res, 0, 1), NULL), req_now());
 		}
 		PQclear(res);
@@ -579,35 +707,4 @@ db_check(struct db *db, struct dbconn *c, double *ms, double *lag)
 		if (!reused)
 			return QERR_DB_DOWN;
 	}
-}
-
-void
-db_note_writes(struct req *r)
-{
-	PGresult	*res;
-	const char	*key;
-	uint64_t	 lsn;
-
-	if (!r->wrote || r->db->nreplicas == 0)
-		return;
-	key = r->ryw_key;
-	if (key == NULL && !r->revoked)
-		return;
-	/* Read with the last write when it was a lone statement. */
-	lsn = r->lsn_after;
-	if (lsn == 0 && (db_exec(r, DB_PRIMARY, STMT_WAL_LSN, NULL, &res) != QERR_OK ||
-	    PQntuples(res) != 1 ||
-	    (lsn = shm_parse_lsn(PQgetvalue(res, 0, 0))) == 0)) {
-		/*
-		 * Without the position this client could read stale data;
-		 * say so loudly. The write itself stands.
-		 */
-		log_msg(LOG_WARN, r->reqid, "no WAL position after a write: "
-		    "read-your-writes not guaranteed for this session");
-		return;
-	}
-	if (key != NULL)
-		shm_note_write(shm_key(key), lsn);
-	if (r->revoked)
-		shm_raise_floor(lsn);
 }

@@ -38,6 +38,7 @@
 #include "req.h"
 #include "resp.h"
 #include "route.h"
+#include "ryw.h"
 #include "sesscache.h"
 #include "shm.h"
 #include "waiter.h"
@@ -349,8 +350,11 @@ main(int argc, char *argv[])
 	/*
 	 * Workers forked by our supervisor share an anonymous segment;
 	 * workers started by others share one only through QUIRE_SHM_PATH.
+	 * Each tenant then carves its region: always in this order (shm.h).
 	 */
-	if (shm_init(conf.shm_path) != QERR_OK) {
+	if (shm_init(conf.shm_path) != QERR_OK || ryw_shm_init() != QERR_OK ||
+	    db_shm_init() != QERR_OK || sesscache_shm_init() != QERR_OK ||
+	    metrics_shm_init() != QERR_OK) {
 		log_msg(LOG_ERROR, NULL, "cannot map shared state: %s",
 		    shm_error());
 		return 1;

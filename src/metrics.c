@@ -3,11 +3,45 @@
  */
 #include "config.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
+#include "conf.h"
 #include "metrics.h"
 #include "route.h"
 #include "shm.h"
+
+#define METRICS_ROUTES	48	/* route table entries + "unmatched" */
+#define METRICS_BUCKETS	14
+
+enum metrics_status {
+	MS_200, MS_201, MS_400, MS_401, MS_403, MS_404, MS_405, MS_409,
+	MS_413, MS_415, MS_429, MS_500, MS_503, MS_OTHER, MS__MAX
+};
+
+enum metrics_pool {
+	MP_PRIMARY,
+	MP_REPLICA,
+	MP__MAX
+};
+
+/* In the shared segment, so that every worker counts into the same. */
+struct metrics {
+	_Atomic uint64_t	requests[METRICS_ROUTES][METHOD__MAX][MS__MAX];
+	_Atomic uint64_t	buckets[METRICS_ROUTES][METRICS_BUCKETS + 1];
+	_Atomic uint64_t	dur_us[METRICS_ROUTES];
+	_Atomic uint64_t	count[METRICS_ROUTES];
+	_Atomic uint64_t	statements[MP__MAX][2];	/* [pool][0 read, 1 write] */
+	_Atomic uint64_t	db_errors[MP__MAX];
+	_Atomic uint64_t	reconnects[MP__MAX];
+	_Atomic uint64_t	worker_restarts;
+	_Atomic uint64_t	internal_errors;
+	_Atomic uint64_t	fcgi_refused;	/* peers not in FCGI_WEB_SERVER_ADDRS */
+	_Atomic uint64_t	fcgi_deadline;	/* requests not read in time */
+	_Atomic uint64_t	lag_us[CONF_MAX_REPLICAS];	/* last measured */
+	_Atomic uint64_t	lag_at_us[CONF_MAX_REPLICAS];	/* monotonic; 0: never */
+};
 
 static struct metrics	*m;
 
@@ -29,11 +63,12 @@ static const struct {
 
 static const char *const pools[MP__MAX] = { "primary", "replica" };
 
-void
-metrics_init(struct metrics *p)
+enum qerr
+metrics_shm_init(void)
 {
 
-	m = p;
+	m = shm_alloc("metrics.1", sizeof(*m), NULL);
+	return m != NULL ? QERR_OK : QERR_IO;
 }
 
 /* Index of a route-table entry; the last slot holds unmatched paths. */
@@ -130,6 +165,18 @@ metrics_fcgi_deadline(void)
 		    memory_order_relaxed);
 }
 
+void
+metrics_replica_lag(int replica, double lag, double at)
+{
+
+	if (m == NULL || replica < 0 || replica >= CONF_MAX_REPLICAS)
+		return;
+	atomic_store_explicit(&m->lag_us[replica], (uint64_t)(lag * 1e6),
+	    memory_order_relaxed);
+	atomic_store_explicit(&m->lag_at_us[replica], (uint64_t)(at * 1e6),
+	    memory_order_relaxed);
+}
+
 static uint64_t
 get(_Atomic uint64_t *p)
 {
@@ -158,8 +205,8 @@ void
 metrics_render(struct buf *b)
 {
 	size_t		 ri, mi, si, k;
-	uint64_t	 v, cum, lsn;
-	double		 lag, at;
+	uint64_t	 v, cum;
+	double		 at;
 
 	if (m == NULL)
 		return;
@@ -225,13 +272,13 @@ metrics_render(struct buf *b)
 		    (unsigned long long)get(&m->reconnects[k]));
 	buf_puts(b, "# HELP quire_replica_lag_seconds Last measured lag of "
 	    "each replica.\n# TYPE quire_replica_lag_seconds gauge\n");
-	for (k = 0; k < SHM_REPLICAS; k++) {
-		shm_replica_get((int)k, &lsn, &lag, &at);
+	for (k = 0; k < CONF_MAX_REPLICAS; k++) {
+		at = (double)get(&m->lag_at_us[k]) / 1e6;
 		/* A replica nobody could ask lately has no lag to report. */
 		if (at == 0 || req_now() - at > 10)
 			continue;
 		buf_printf(b, "quire_replica_lag_seconds{replica=\"%zu\"} %.3f\n",
-		    k, lag);
+		    k, (double)get(&m->lag_us[k]) / 1e6);
 	}
 	buf_puts(b, "# HELP quire_internal_errors_total Answers of 500 "
 	    "INTERNAL_ERROR, each logged with its request id and SQLSTATE.\n"

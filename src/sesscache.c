@@ -1,11 +1,14 @@
 /*
  * The session cache (sesscache.h). Per worker, so a hit costs no lock
- * and no system call: one slot per token hash, a generation from the
- * shared segment, and a copy of the session in one allocation.
+ * and no system call: one slot per token hash, a generation kept in the
+ * shared segment (one word of its own), and a copy of the session in
+ * one allocation.
  */
 #include "config.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,6 +30,15 @@ struct entry {
 
 static struct entry	 slots[SESSCACHE_SLOTS];
 static double		 ttl;		/* seconds; 0 when off */
+static _Atomic uint64_t	*shared_gen;	/* bumped when a session or user changes */
+
+enum qerr
+sesscache_shm_init(void)
+{
+
+	shared_gen = shm_alloc("sesscache.1", sizeof(*shared_gen), NULL);
+	return shared_gen != NULL ? QERR_OK : QERR_IO;
+}
 
 void
 sesscache_init(long ttl_ms)
@@ -52,14 +64,15 @@ uint64_t
 sesscache_gen(void)
 {
 
-	return shm_auth_gen();
+	return shared_gen != NULL ? atomic_load(shared_gen) : 0;
 }
 
 void
 sesscache_invalidate(void)
 {
 
-	shm_auth_bump();
+	if (shared_gen != NULL)
+		atomic_fetch_add(shared_gen, 1);
 }
 
 static struct entry *
@@ -168,7 +181,7 @@ sesscache_get(const char *hash, struct arena *a)
 	e = slot_for(hash);
 	if (e->s == NULL ||
 	    sodium_memcmp(e->hash, hash, AUTH_HASH_LEN) != 0 ||
-	    e->gen != shm_auth_gen() || req_now() >= e->until)
+	    e->gen != sesscache_gen() || req_now() >= e->until)
 		return NULL;
 	if ((dst = arena_alloc(a, copy_len(e->s))) == NULL)
 		return NULL;

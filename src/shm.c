@@ -1,10 +1,13 @@
 /*
- * The shared segment. One process-shared robust mutex guards the
- * session table; every critical section is a handful of loads and
- * stores. Robust, because a worker can die holding it (the OOM killer,
- * SIGKILL): the kernel then hands it to the next taker, who repairs what
- * the dead one may have left half done (repair()) instead of every other
- * worker waiting for ever.
+ * The shared segment (shm.h): a header, then regions carved one after
+ * another at start-up. The header holds a process-shared robust mutex,
+ * for the tenants' short critical sections, and the mark (name and
+ * size) of every region carved, so that a segment file shared by
+ * processes that did not fork each other is refused when they do not
+ * carve it alike. Robust, because a worker can die holding the lock
+ * (the OOM killer, SIGKILL): the kernel then hands it to the next
+ * taker, who has the tenants repair what the dead one may have left
+ * half done instead of every other worker waiting for ever.
  */
 #include "config.h"
 
@@ -17,6 +20,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,48 +28,43 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "metrics.h"
 #include "shm.h"
 
-#define SLOTS		16384	/* power of two */
-#define PROBE		8
+/*
+ * The whole segment, header included. Its regions need about 320 KiB
+ * today; pages nobody touches cost nothing, so there is room to grow
+ * without changing the size (which would refuse every existing file).
+ */
+#define SEG_SIZE	((size_t)1 << 20)
+#define SEG_REGIONS	16
+#define SEG_ALIGN	64	/* a cache line: regions share none */
 
 /*
  * Written last by whoever initialises a segment: "quireSHM" with the
- * layout's version in the last byte. Bump it with every change of
- * struct segment (sizes usually change too; both are checked).
+ * header's version in the last byte. Bump it with every change of
+ * struct head or SEG_SIZE; the regions are told apart by their marks.
  */
-#define SEG_MAGIC	0x7175697265534801ULL
+#define SEG_MAGIC	0x7175697265534802ULL
 
 /* The test hook holds the lock at most this long when nobody kills it. */
 #define TEST_HOLD_SECS	60
 
-struct slot {
-	uint64_t	 key;
-	uint64_t	 lsn;
-};
-
-struct replica_state {
-	_Atomic uint64_t	 up_us;		/* monotonic time of a good connect */
-	_Atomic uint64_t	 lsn;
-	_Atomic uint64_t	 lag_us;
-	_Atomic uint64_t	 at_us;		/* monotonic */
-	_Atomic uint64_t	 current_us;	/* last seen with nothing to replay */
-};
-
-struct segment {
+struct head {
 	_Atomic uint64_t	 magic;		/* SEG_MAGIC once ready */
-	pthread_mutex_t		 lock;		/* guards floor, high and slots */
-	uint64_t		 floor;		/* largest evicted position */
-	uint64_t		 high;		/* largest position ever noted */
-	_Atomic uint64_t	 auth_gen;	/* bumped when a session or user changes */
-	struct replica_state	 primary;	/* only up_us is used */
-	struct replica_state	 replicas[SHM_REPLICAS];
-	struct slot		 slots[SLOTS];
-	struct metrics		 metrics;
+	pthread_mutex_t		 lock;
+	_Atomic uint64_t	 marks[SEG_REGIONS];	/* region i's mark; 0: none yet */
 };
 
-static struct segment	*seg;
+/* What this process carved, in order; the same in every process. */
+struct region {
+	void	*p;
+	void	(*repair)(void *);
+};
+
+static struct head	*seg;
+static struct region	 regions[SEG_REGIONS];
+static size_t		 nregions;
+static size_t		 used;		/* bytes carved, the header's included */
 static char		 why[256];	/* shm_error() */
 static int		 test_hooks;	/* QUIRE_TEST_HOOKS=1 at shm_init */
 
@@ -81,9 +80,16 @@ fail(const char *fmt, ...)
 	return QERR_IO;
 }
 
+static size_t
+aligned(size_t n)
+{
+
+	return (n + SEG_ALIGN - 1) & ~(size_t)(SEG_ALIGN - 1);
+}
+
 /* Makes s's lock: shared between processes, and robust. */
 static enum qerr
-seg_init(struct segment *s)
+seg_init(struct head *s)
 {
 	pthread_mutexattr_t	 a;
 	int			 e;
@@ -103,18 +109,19 @@ seg_init(struct segment *s)
 
 /*
  * Maps the file at path into *out. The file holds what every worker
- * trusts about sessions, so it must be ours alone: a regular file (no
- * symbolic link, device or FIFO), owned by our effective user, writable
- * by nobody else. The first process to map a new (empty) file
- * initialises it; the others, started independently, must not do it
- * again while it is in use: an exclusive flock() serialises the check
- * and the initialisation, and the magic word, written last, says it is
- * done. A process that dies while initialising releases the flock and
- * leaves the magic word at 0, so the next one starts over: nobody can
- * be using a segment without the magic word.
+ * trusts (which sessions' reads a replica may serve, among others), so
+ * it must be ours alone: a regular file (no symbolic link, device or
+ * FIFO), owned by our effective user, writable by nobody else. The
+ * first process to map a new (empty) file initialises it; the others,
+ * started independently, must not do it again while it is in use: an
+ * exclusive flock() serialises the check and the initialisation, and
+ * the magic word, written last, says it is done. A process that dies
+ * while initialising releases the flock and leaves the magic word at 0,
+ * so the next one starts over: nobody can be using a segment without
+ * the magic word, nor can anyone have carved it.
  */
 static enum qerr
-map_file(const char *path, struct segment **out)
+map_file(const char *path, struct head **out)
 {
 	struct stat	 st;
 	void		*p;
@@ -155,17 +162,17 @@ map_file(const char *path, struct segment **out)
 		e = fail("%s: fstat: %s", path, strerror(errno));
 		goto out;
 	}
-	if (st.st_size == 0 && ftruncate(fd, (off_t)sizeof(**out)) == -1) {
+	if (st.st_size == 0 && ftruncate(fd, (off_t)SEG_SIZE) == -1) {
 		e = fail("%s: ftruncate: %s", path, strerror(errno));
 		goto out;
 	}
-	if (st.st_size != 0 && st.st_size != (off_t)sizeof(**out)) {
+	if (st.st_size != 0 && st.st_size != (off_t)SEG_SIZE) {
 		e = fail("%s: %lld bytes, not %zu: another version's segment? "
 		    "Stop every process that uses it, then remove it", path,
-		    (long long)st.st_size, sizeof(**out));
+		    (long long)st.st_size, SEG_SIZE);
 		goto out;
 	}
-	p = mmap(NULL, sizeof(**out), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, SEG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		e = fail("%s: mmap: %s", path, strerror(errno));
 		goto out;
@@ -175,15 +182,20 @@ map_file(const char *path, struct segment **out)
 	if (magic == SEG_MAGIC)
 		e = QERR_OK;
 	else if (magic == 0) {
-		/* New, or left half made by one that died: nobody uses it. */
-		memset(p, 0, sizeof(**out));
+		/*
+		 * New, or left half made by one that died: nobody uses it.
+		 * A file just made is zeros already; touching its pages
+		 * would only make them all resident.
+		 */
+		if (st.st_size != 0)
+			memset(p, 0, SEG_SIZE);
 		e = seg_init(*out);
 	} else
 		e = fail("%s: not a segment of this version of quire (magic "
 		    "%#llx): stop every process that uses it, then remove it",
 		    path, (unsigned long long)magic);
 	if (e != QERR_OK) {
-		(void)munmap(p, sizeof(**out));
+		(void)munmap(p, SEG_SIZE);
 		*out = NULL;
 	}
 out:
@@ -196,7 +208,7 @@ out:
 enum qerr
 shm_init(const char *path)
 {
-	struct segment	*s;
+	struct head	*s;
 	const char	*v;
 	void		*p;
 
@@ -206,26 +218,76 @@ shm_init(const char *path)
 	test_hooks = (v = getenv("QUIRE_TEST_HOOKS")) != NULL &&
 	    strcmp(v, "1") == 0;
 	if (path == NULL || *path == '\0') {
-		p = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
+		p = mmap(NULL, SEG_SIZE, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			return fail("mmap: %s", strerror(errno));
 		/* Zero-filled, and nobody else has it yet. */
 		s = p;
 		if (seg_init(s) != QERR_OK) {
-			(void)munmap(p, sizeof(*s));
+			(void)munmap(p, SEG_SIZE);
 			return QERR_IO;
 		}
 	} else if (map_file(path, &s) != QERR_OK)
 		return QERR_IO;
 	if (seg != NULL)
-		(void)munmap(seg, sizeof(*seg));
+		(void)munmap(seg, SEG_SIZE);
 	seg = s;
-	metrics_init(&seg->metrics);
+	memset(regions, 0, sizeof(regions));
+	nregions = 0;
+	used = aligned(sizeof(*seg));
 	if (test_hooks)
 		log_msg(LOG_WARN, NULL, "QUIRE_TEST_HOOKS=1: test hooks are on; "
 		    "never set it in production");
 	return QERR_OK;
+}
+
+/* What a region is, in one word: its name and size. Never 0. */
+static uint64_t
+mark(const char *name, size_t size)
+{
+	uint64_t	 h = 0;
+
+	while (*name != '\0')
+		h = h * 131 + (unsigned char)*name++;
+	h = h * 131 + size;
+	return h == 0 ? 1 : h;
+}
+
+void *
+shm_alloc(const char *name, size_t size, void (*repair)(void *))
+{
+	struct region	*r;
+	uint64_t	 want, have;
+
+	if (seg == NULL) {
+		(void)fail("%s: no shared segment (shm_init first)", name);
+		return NULL;
+	}
+	if (nregions == SEG_REGIONS || size > SEG_SIZE - used) {
+		(void)fail("%s: %zu bytes do not fit in the shared segment "
+		    "(%zu of %zu bytes carved, %zu regions)", name, size, used,
+		    SEG_SIZE, nregions);
+		return NULL;
+	}
+	/*
+	 * The first process to carve region i marks it; the others must
+	 * carve the same there. No lock: one word, compared and swapped.
+	 */
+	want = mark(name, size);
+	have = 0;
+	if (!atomic_compare_exchange_strong(&seg->marks[nregions], &have,
+	    want) && have != want) {
+		(void)fail("region %zu is not %s of %zu bytes in this segment: "
+		    "another version's segment? Stop every process that uses "
+		    "it, then remove it", nregions, name, size);
+		return NULL;
+	}
+	r = &regions[nregions++];
+	r->p = (char *)seg + used;
+	r->repair = repair;
+	used += aligned(size);
+	return r->p;
 }
 
 const char *
@@ -236,80 +298,44 @@ shm_error(void)
 }
 
 /*
- * After a lock holder died, anywhere in its critical section. What it
- * may have left half done:
- *
- * - shm_note_write: a slot with the new key but the old (victim's) lsn,
- *   or the new lsn under the old key, or a victim overwritten before
- *   the floor was raised to its position. The victim's position is then
- *   lost, and a session whose entry it was could be read from a replica
- *   that has not replayed its write.
- * - shm_raise_floor: a single store, done or not. Not done is the same
- *   as dying just before taking the lock, which no lock can help with
- *   (the client got no answer, so read-your-writes promised nothing).
- * - readers change nothing.
- *
- * Every position that ever went into a slot or the floor went into
- * high first (a compiler barrier keeps that order), so raising the
- * floor to high gives every session, the mangled slots' included, an
- * answer at least as large as the one it should have had. The cost is
- * that every session's reads wait, for a moment, for replicas to
- * replay up to that point. Keys and positions are aligned 64-bit words,
- * each stored whole: a mangled slot holds some real key and position,
- * which can only make some session's answer larger.
+ * EOWNERDEAD: the holder died and we hold the lock now. Whatever the
+ * dead one was doing, the tenant whose region it was is the one to say
+ * what may be half done: every region's repair runs before the lock is
+ * marked consistent again.
  */
-static void
-repair(void)
+int
+shm_lock(void)
 {
-
-	if (seg->high > seg->floor)
-		seg->floor = seg->high;
-}
-
-/*
- * Takes the lock; 0 when held, -1 (not expected) when it cannot be had.
- * EOWNERDEAD: the holder died and we hold it now, with the table to
- * repair before it is marked consistent again.
- */
-static int
-lock(void)
-{
+	size_t	 i;
 	int	 e;
 
+	if (seg == NULL)
+		return -1;
 	if ((e = pthread_mutex_lock(&seg->lock)) == 0)
 		return 0;
 	if (e != EOWNERDEAD) {
 		log_msg(LOG_ERROR, NULL, "shared lock: %s", strerror(e));
 		return -1;
 	}
-	repair();
+	log_msg(LOG_WARN, NULL, "a worker died holding the shared lock; "
+	    "repairing what it guards");
+	for (i = 0; i < nregions; i++)
+		if (regions[i].repair != NULL)
+			regions[i].repair(regions[i].p);
 	if ((e = pthread_mutex_consistent(&seg->lock)) != 0) {
 		log_msg(LOG_ERROR, NULL, "shared lock: %s", strerror(e));
 		(void)pthread_mutex_unlock(&seg->lock);
 		return -1;
 	}
-	log_msg(LOG_WARN, NULL, "a worker died holding the shared lock; "
-	    "every session's reads now need position %llu",
-	    (unsigned long long)seg->floor);
 	return 0;
 }
 
-static void
-unlock(void)
+void
+shm_unlock(void)
 {
 
-	(void)pthread_mutex_unlock(&seg->lock);
-}
-
-/* Before anything else in a critical section that stores lsn. */
-static void
-note_high(uint64_t lsn)
-{
-
-	if (lsn > seg->high)
-		seg->high = lsn;
-	/* What a SIGKILL leaves behind is program order. */
-	atomic_signal_fence(memory_order_seq_cst);
+	if (seg != NULL)
+		(void)pthread_mutex_unlock(&seg->lock);
 }
 
 int
@@ -335,224 +361,11 @@ shm_test_hook(const char *what)
 	if (!test_hooks || seg == NULL || what == NULL ||
 	    strcmp(what, "hold-shm-lock") != 0)
 		return;
-	if (lock() == -1)
+	if (shm_lock() == -1)
 		return;
 	log_msg(LOG_WARN, NULL, "test hook: worker %ld holds the shared lock",
 	    (long)getpid());
 	for (i = 0; i < TEST_HOLD_SECS * 10; i++)
 		(void)nanosleep(&nap, NULL);
-	unlock();
-}
-
-uint64_t
-shm_key(const char *s)
-{
-	uint64_t	 h;
-
-	/* FNV-1a; 0 is reserved for "empty". */
-	h = 1469598103934665603ULL;
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h == 0 ? 1 : h;
-}
-
-void
-shm_note_write(uint64_t key, uint64_t lsn)
-{
-	struct slot	*s, *victim;
-	size_t		 i, base;
-
-	if (seg == NULL)
-		return;
-	base = (size_t)(key & (SLOTS - 1));
-	if (lock() == -1)
-		return;
-	note_high(lsn);
-	victim = NULL;
-	for (i = 0; i < PROBE; i++) {
-		s = &seg->slots[(base + i) & (SLOTS - 1)];
-		if (s->key == key || s->key == 0) {
-			victim = s;
-			break;
-		}
-		if (victim == NULL || s->lsn < victim->lsn)
-			victim = s;
-	}
-	if (victim->key == key) {
-		if (lsn > victim->lsn)
-			victim->lsn = lsn;
-	} else {
-		/* Whoever is pushed out still gets a safe answer: the floor. */
-		if (victim->key != 0 && victim->lsn > seg->floor)
-			seg->floor = victim->lsn;
-		victim->key = key;
-		victim->lsn = lsn;
-	}
-	unlock();
-}
-
-uint64_t
-shm_required_lsn(uint64_t key)
-{
-	struct slot	*s;
-	uint64_t	 lsn;
-	size_t		 i, base;
-
-	if (seg == NULL)
-		return 0;
-	base = (size_t)(key & (SLOTS - 1));
-	/* No lock, no table: no replica may vouch for anyone. */
-	if (lock() == -1)
-		return UINT64_MAX;
-	lsn = seg->floor;
-	for (i = 0; i < PROBE; i++) {
-		s = &seg->slots[(base + i) & (SLOTS - 1)];
-		if (s->key == key) {
-			if (s->lsn > lsn)
-				lsn = s->lsn;
-			break;
-		}
-		if (s->key == 0)
-			break;
-	}
-	unlock();
-	return lsn;
-}
-
-uint64_t
-shm_floor(void)
-{
-	uint64_t	 lsn;
-
-	if (seg == NULL)
-		return 0;
-	if (lock() == -1)
-		return UINT64_MAX;
-	lsn = seg->floor;
-	unlock();
-	return lsn;
-}
-
-void
-shm_raise_floor(uint64_t lsn)
-{
-
-	if (seg == NULL)
-		return;
-	if (lock() == -1)
-		return;
-	note_high(lsn);
-	if (lsn > seg->floor)
-		seg->floor = lsn;
-	unlock();
-}
-
-uint64_t
-shm_auth_gen(void)
-{
-
-	return seg != NULL ? atomic_load(&seg->auth_gen) : 0;
-}
-
-void
-shm_auth_bump(void)
-{
-
-	if (seg != NULL)
-		atomic_fetch_add(&seg->auth_gen, 1);
-}
-
-void
-shm_replica_get(int i, uint64_t *lsn, double *lag, double *at)
-{
-	struct replica_state	*r;
-
-	*lsn = 0;
-	*lag = 0;
-	*at = 0;
-	if (seg == NULL || i < 0 || i >= SHM_REPLICAS)
-		return;
-	r = &seg->replicas[i];
-	*lsn = atomic_load(&r->lsn);
-	*lag = (double)atomic_load(&r->lag_us) / 1e6;
-	*at = (double)atomic_load(&r->at_us) / 1e6;
-}
-
-/*
- * The replica's own figure (the age of the last replayed transaction
- * while WAL waits to be replayed) overstates the lag after a quiet
- * spell: the first record that is not a transaction (autovacuum, a
- * checkpoint) makes a replica that was current look as old as the last
- * commit, and would send every read to the primary. A replica seen with
- * nothing to replay at some moment is at most that far behind, so the
- * time since then bounds the lag.
- */
-double
-shm_replica_set(int i, uint64_t lsn, double lag, double at)
-{
-	struct replica_state	*r;
-	uint64_t		 at_us, current;
-
-	if (lag < 0)
-		lag = 0;
-	if (seg == NULL || i < 0 || i >= SHM_REPLICAS)
-		return lag;
-	r = &seg->replicas[i];
-	at_us = (uint64_t)(at * 1e6);
-	current = atomic_load(&r->current_us);
-	if (lag == 0)
-		atomic_store(&r->current_us, at_us);
-	else if (current != 0 && at_us >= current &&
-	    (double)(at_us - current) / 1e6 < lag)
-		lag = (double)(at_us - current) / 1e6;
-	atomic_store(&r->lsn, lsn);
-	atomic_store(&r->lag_us, (uint64_t)(lag * 1e6));
-	atomic_store(&r->at_us, at_us);
-	return lag;
-}
-
-static struct replica_state *
-server(int i)
-{
-
-	if (seg == NULL || i < -1 || i >= SHM_REPLICAS)
-		return NULL;
-	return i == -1 ? &seg->primary : &seg->replicas[i];
-}
-
-void
-shm_server_up(int i, double at)
-{
-	struct replica_state	*r;
-
-	if ((r = server(i)) != NULL)
-		atomic_store(&r->up_us, (uint64_t)(at * 1e6));
-}
-
-double
-shm_server_up_at(int i)
-{
-	struct replica_state	*r;
-
-	if ((r = server(i)) == NULL)
-		return 0;
-	return (double)atomic_load(&r->up_us) / 1e6;
-}
-
-uint64_t
-shm_parse_lsn(const char *s)
-{
-	char		*end;
-	unsigned long	 hi, lo;
-
-	hi = strtoul(s, &end, 16);
-	if (end == s || *end != '/')
-		return 0;
-	s = end + 1;
-	lo = strtoul(s, &end, 16);
-	if (end == s || *end != '\0')
-		return 0;
-	return ((uint64_t)hi << 32) | (uint64_t)(lo & 0xffffffffUL);
+	shm_unlock();
 }

@@ -68,7 +68,8 @@ main(void)
 	uint64_t	 gen;
 	int		 i, other;
 
-	if (shm_init(NULL) != QERR_OK || (a = arena_new(4096, 0)) == NULL) {
+	if (shm_init(NULL) != QERR_OK || sesscache_shm_init() != QERR_OK ||
+	    (a = arena_new(4096, 0)) == NULL) {
 		printf("Bail out! set-up failed\n");
 		return 1;
 	}

@@ -1,7 +1,9 @@
 /*
- * Unit tests of what the workers share (src/shm.c): the lag kept for a
- * replica, the session table, its lock surviving a holder that is
- * killed, and the checks on a segment file (QUIRE_SHM_PATH).
+ * Unit tests of the shared segment (src/shm.c): regions carved in order
+ * and shared with children, its capacity, the lock surviving a holder
+ * that is killed (the tenants' repairs run), the checks on a segment
+ * file (QUIRE_SHM_PATH) and the marks that refuse a file carved
+ * otherwise.
  */
 #include "config.h"
 
@@ -10,147 +12,128 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "holder.h"
 #include "shm.h"
 #include "tap.h"
 
-static char	 dir[] = "/tmp/quire-test-shm-XXXXXX";
+#define NKIDS	6
 
-/* Lags are kept in whole microseconds. */
+/* A tenant of the tests: counts its repairs; one word per child. */
+struct tenant {
+	uint64_t	 repairs;
+	uint64_t	 words[NKIDS];
+};
+
+static char		 dir[] = "/tmp/quire-test-shm-XXXXXX";
+static struct tenant	*ten;
+
+static void
+repair(void *region)
+{
+	struct tenant	*p = region;
+
+	p->repairs++;
+}
+
+/* Maps path (NULL: anonymous) and carves the test's tenant. */
 static int
-near(double got, double want)
+map(const char *path)
 {
 
-	return got > want - 1e-5 && got < want + 1e-5;
+	if (shm_init(path) != QERR_OK) {
+		printf("# %s\n", shm_error());
+		return 0;
+	}
+	if ((ten = shm_alloc("test.1", sizeof(*ten), repair)) == NULL) {
+		printf("# %s\n", shm_error());
+		return 0;
+	}
+	return 1;
 }
 
 static void
-replica_lag(void)
+carving(void)
 {
-	uint64_t	 lsn;
-	double		 lag, at;
+	char	*a, *b, *c;
+	pid_t	 pid;
+	int	 st, n;
 
-	/* Never seen current: the replica's figure stands. */
-	ok(near(shm_replica_set(0, 100, 40.0, 1000.0), 40.0), "no bound before a current sighting");
-	shm_replica_get(0, &lsn, &lag, &at);
-	ok(lsn == 100 && near(lag, 40.0) && near(at, 1000.0), "kept: lsn %llu lag %g at %g",
-	    (unsigned long long)lsn, lag, at);
+	ok(shm_alloc("early", 8, NULL) == NULL &&
+	    strstr(shm_error(), "shm_init first") != NULL,
+	    "no region before shm_init: %s", shm_error());
+	if (!map(NULL)) {
+		ok(0, "map an anonymous segment");
+		return;
+	}
+	a = shm_alloc("a", 10, NULL);
+	b = shm_alloc("b", 100, NULL);
+	c = shm_alloc("c", 1, NULL);
+	ok(a != NULL && b != NULL && c != NULL, "three regions");
+	if (a == NULL || b == NULL || c == NULL)
+		return;
+	ok((uintptr_t)a % 64 == 0 && b - a == 64 && c - b == 128,
+	    "in order, each on its own cache lines (%td, %td)", b - a, c - b);
+	ok(a[0] == 0 && b[99] == 0 && c[0] == 0, "zeroed");
+	/* Written by a child forked after carving: the parent sees it. */
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		memset(b, 'x', 100);
+		_exit(0);
+	}
+	ok(waitpid(pid, &st, 0) == pid && b[0] == 'x' && b[99] == 'x' &&
+	    a[9] == 0 && c[0] == 0, "shared with a child, and only that region");
 
-	/* Current at 1001; at 1002.5 a checkpoint record waits: 1.5 s, not 70. */
-	ok(near(shm_replica_set(0, 200, 0.0, 1001.0), 0.0), "current: lag 0");
-	ok(near(shm_replica_set(0, 210, 70.0, 1002.5), 1.5), "after a quiet spell: bounded by the sighting");
-	shm_replica_get(0, &lsn, &lag, &at);
-	ok(lsn == 210 && near(lag, 1.5), "the bounded lag is what the workers see (%g)", lag);
-
-	/* Really stuck: the bound grows with time and keeps counting. */
-	ok(near(shm_replica_set(0, 210, 75.0, 1031.0), 30.0), "stuck 30 s: lag 30");
-	/* A smaller figure from the replica wins. */
-	ok(near(shm_replica_set(0, 220, 0.25, 1032.0), 0.25), "the replica's own smaller figure");
-	/* Negative figures (clock skew) count as none. */
-	ok(near(shm_replica_set(0, 230, -1.0, 1033.0), 0.0), "negative lag is 0");
-
-	/* Replicas are tracked apart; out of range is refused quietly. */
-	ok(near(shm_replica_set(1, 5, 9.0, 1034.0), 9.0), "replica 1 has its own sighting (none)");
-	ok(near(shm_replica_set(-1, 5, 3.0, 1034.0), 3.0), "out of range: the figure back, nothing kept");
-	shm_replica_get(-1, &lsn, &lag, &at);
-	ok(lsn == 0 && lag == 0 && at == 0, "out of range reads as nothing");
-}
-
-/* A key that lands in slot i (i > 0): a key is its own slot number. */
-static uint64_t
-key_at(uint64_t i, uint64_t round)
-{
-
-	return i + round * 16384;
-}
-
-static void
-table(void)
-{
-	uint64_t	 k;
-
-	is_int(shm_required_lsn(key_at(10, 0)), 0, "nothing written: 0");
-	shm_note_write(key_at(10, 0), 500);
-	is_int(shm_required_lsn(key_at(10, 0)), 500, "own write");
-	shm_note_write(key_at(10, 0), 400);
-	is_int(shm_required_lsn(key_at(10, 0)), 500, "an older position does not lower it");
-	/* Fill the probe window of slot 20, then push one more in. */
-	for (k = 0; k < 8; k++)
-		shm_note_write(key_at(20, k), 1000 + k);
-	shm_note_write(key_at(20, 8), 2000);
-	is_int(shm_required_lsn(key_at(20, 8)), 2000, "the newcomer is kept");
-	is_int(shm_floor(), 1000, "the smallest was pushed out and became the floor");
-	is_int(shm_required_lsn(key_at(20, 0)), 1000, "the pushed-out session gets the floor");
-	shm_raise_floor(1500);
-	is_int(shm_required_lsn(key_at(99, 0)), 1500, "a raised floor counts for everyone");
+	ok(shm_alloc("huge", (size_t)1 << 20, NULL) == NULL &&
+	    strstr(shm_error(), "do not fit") != NULL,
+	    "past the capacity: refused (%s)", shm_error());
+	ok(shm_alloc("d", 64, NULL) != NULL, "a refusal carves nothing");
+	for (n = 0; shm_alloc("more", 8, NULL) != NULL; n++)
+		continue;
+	ok(n > 0 && n < 16 && strstr(shm_error(), "regions") != NULL,
+	    "the number of regions is bounded (%d more; %s)", n, shm_error());
 }
 
 /*
  * A child takes the lock through the test hook and is SIGKILLed while it
- * holds it. A second child is already waiting for the lock then; both
- * it and the parent must get the lock (the kernel says the owner died,
- * shm.c repairs and goes on) and find a usable table.
+ * holds it. A second child is already waiting for the lock then; it
+ * must get the lock (the kernel says the owner died) after the tenant's
+ * repair ran, once; the parent then takes it normally.
  */
 static void
 owner_dies(void)
 {
-	char		 buf[512];
-	size_t		 got;
-	ssize_t		 n;
 	pid_t		 holder, waiter;
-	int		 fds[2], st;
+	uint64_t	 before;
+	int		 st;
 
-	shm_note_write(key_at(300, 0), 7000);
-	shm_note_write(key_at(301, 0), 7100);
-	/* Children must not print the parent's buffered lines again. */
-	fflush(stdout);
-	if (pipe(fds) == -1 || (holder = fork()) == -1) {
-		ok(0, "pipe/fork: %s", strerror(errno));
+	before = ten->repairs;
+	if ((holder = holder_start()) == -1)
 		return;
-	}
-	if (holder == 0) {
-		/* The hook says so on stderr once it holds the lock. */
-		(void)dup2(fds[1], 2);
-		close(fds[0]);
-		shm_test_hook("hold-shm-lock");
-		_exit(3);	/* not killed within TEST_HOLD_SECS */
-	}
-	close(fds[1]);
-	got = 0;
-	buf[0] = '\0';
-	while (strstr(buf, "holds the shared lock") == NULL && got < sizeof(buf) - 1 &&
-	    (n = read(fds[0], buf + got, sizeof(buf) - 1 - got)) > 0) {
-		got += (size_t)n;
-		buf[got] = '\0';
-	}
-	close(fds[0]);
-	ok(strstr(buf, "holds the shared lock") != NULL, "the child holds the lock");
-
 	/* Blocked on the lock when the holder dies: woken with the lock. */
-	fflush(stdout);
-	if ((waiter = fork()) == 0)
-		_exit(shm_required_lsn(key_at(301, 0)) >= 7100 ? 0 : 1);
+	if ((waiter = fork()) == 0) {
+		if (shm_lock() == -1)
+			_exit(1);
+		shm_unlock();
+		_exit(0);
+	}
 	usleep(200 * 1000);
 	ok(waitpid(waiter, &st, WNOHANG) == 0, "a second child waits for the lock");
 
-	kill(holder, SIGKILL);
-	ok(waitpid(holder, &st, 0) == holder && WIFSIGNALED(st) &&
-	    WTERMSIG(st) == SIGKILL, "the holder was killed holding it");
+	ok(holder_kill(holder), "the holder was killed holding it");
 	ok(waitpid(waiter, &st, 0) == waiter && WIFEXITED(st) &&
-	    WEXITSTATUS(st) == 0, "the waiting child got the lock and an answer");
-
-	/* The repair: every session needs at least the highest position. */
-	is_int(shm_floor(), 7100, "floor raised to the highest position noted");
-	is_int(shm_required_lsn(key_at(300, 0)), 7100, "a session's answer is never smaller after the repair");
-	shm_note_write(key_at(302, 0), 9000);
-	is_int(shm_required_lsn(key_at(302, 0)), 9000, "the table keeps working");
-	is_int(shm_required_lsn(key_at(302, 0)), 9000, "and the lock is taken and released again");
+	    WEXITSTATUS(st) == 0, "the waiting child got the lock");
+	is_int(ten->repairs, before + 1, "the tenant's repair ran, once");
+	ok(shm_lock() == 0, "the lock is taken again");
+	shm_unlock();
+	ok(shm_lock() == 0, "and released again");
+	shm_unlock();
+	is_int(ten->repairs, before + 1, "no repair without a death");
 }
 
 /*
@@ -161,7 +144,7 @@ static void
 first_mappers(void)
 {
 	char		 path[256];
-	pid_t		 kids[6];
+	pid_t		 kids[NKIDS];
 	int		 go[2], i, st, good;
 	char		 c;
 
@@ -171,35 +154,35 @@ first_mappers(void)
 		return;
 	}
 	fflush(stdout);
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < NKIDS; i++) {
 		if ((kids[i] = fork()) == 0) {
 			close(go[1]);
 			/* All start when the pipe closes. */
 			if (read(go[0], &c, 1) == -1)
 				_exit(2);
-			if (shm_init(path) != QERR_OK)
+			if (!map(path))
 				_exit(1);
-			shm_note_write(key_at(400 + (uint64_t)i * 20, 0), 100 + (uint64_t)i);
+			ten->words[i] = 100 + (uint64_t)i;
 			_exit(0);
 		}
 	}
 	close(go[0]);
 	close(go[1]);
 	good = 0;
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < NKIDS; i++)
 		if (waitpid(kids[i], &st, 0) == kids[i] && WIFEXITED(st) &&
 		    WEXITSTATUS(st) == 0)
 			good++;
-	is_int(good, 6, "six processes mapped the new file");
-	if (shm_init(path) != QERR_OK) {
-		ok(0, "map it again: %s", shm_error());
+	is_int(good, NKIDS, "six processes mapped the new file");
+	if (!map(path)) {
+		ok(0, "map it again");
 		return;
 	}
 	good = 0;
-	for (i = 0; i < 6; i++)
-		if (shm_required_lsn(key_at(400 + (uint64_t)i * 20, 0)) == 100 + (uint64_t)i)
+	for (i = 0; i < NKIDS; i++)
+		if (ten->words[i] == 100 + (uint64_t)i)
 			good++;
-	is_int(good, 6, "every process's write is there: initialised once");
+	is_int(good, NKIDS, "every process's write is there: initialised once");
 }
 
 /* 1 when shm_init(path) fails with a reason containing want. */
@@ -213,6 +196,17 @@ refused(const char *path, const char *want)
 	}
 	printf("# %s\n", shm_error());
 	return strstr(shm_error(), want) != NULL;
+}
+
+/* 1 when the file at path is refused at carving name of size bytes. */
+static int
+carved_otherwise(const char *path, const char *name, size_t size)
+{
+
+	if (shm_init(path) != QERR_OK || shm_alloc(name, size, NULL) != NULL)
+		return 0;
+	printf("# %s\n", shm_error());
+	return strstr(shm_error(), "another version") != NULL;
 }
 
 static void
@@ -232,16 +226,25 @@ files(void)
 	snprintf(odd, sizeof(odd), "%s/odd.shm", dir);
 	snprintf(fifo, sizeof(fifo), "%s/fifo.shm", dir);
 
-	ok(shm_init(good) == QERR_OK, "a new file is made");
+	ok(map(good), "a new file is made");
 	memset(&st, 0, sizeof(st));
 	(void)stat(good, &st);
 	ok((st.st_mode & 0777) == 0600 && st.st_size > 0,
 	    "mode 0600, sized (%o, %lld bytes)", (unsigned)(st.st_mode & 0777),
 	    (long long)st.st_size);
 	size = st.st_size;
-	shm_note_write(key_at(500, 0), 4242);
-	ok(shm_init(good) == QERR_OK && shm_required_lsn(key_at(500, 0)) == 4242,
-	    "mapped again: the same table, not initialised again");
+	ten->words[0] = 4242;
+	ok(map(good) && ten->words[0] == 4242,
+	    "mapped again: the same region, not initialised again");
+
+	/* The marks: what was carved first is carved alike, or refused. */
+	ok(carved_otherwise(good, "test.2", sizeof(*ten)),
+	    "a region of another name (layout) is refused");
+	ok(carved_otherwise(good, "test.1", sizeof(*ten) + 8),
+	    "a region of another size is refused");
+	ok(map(good) && shm_alloc("next.1", 64, NULL) != NULL &&
+	    map(good) && shm_alloc("next.1", 64, NULL) != NULL &&
+	    ten->words[0] == 4242, "a region added after the others is taken");
 
 	ok(symlink(good, link) == 0 && refused(link, "symbolic link"), "a symbolic link is refused");
 	ok(mkfifo(fifo, 0600) == 0 && refused(fifo, "not a regular file"), "a FIFO is refused");
@@ -293,16 +296,14 @@ int
 main(void)
 {
 
-	/* A hang on the lock is a failure, not a stuck build. */
-	alarm(60);
-	if (setenv("QUIRE_TEST_HOOKS", "1", 1) == -1 || shm_init(NULL) != QERR_OK ||
-	    mkdtemp(dir) == NULL) {
-		printf("Bail out! set-up failed\n");
+	if (holder_setup(dir) == -1)
+		return 1;
+	carving();
+	ok(shm_test_hooks(), "QUIRE_TEST_HOOKS=1 read by shm_init");
+	if (!map(NULL)) {
+		printf("Bail out! cannot map a segment\n");
 		return 1;
 	}
-	ok(shm_test_hooks(), "QUIRE_TEST_HOOKS=1 read by shm_init");
-	replica_lag();
-	table();
 	owner_dies();
 	/* The same in a file shared by processes that did not fork it. */
 	files();
