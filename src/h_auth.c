@@ -15,6 +15,7 @@
 #include "h_auth.h"
 #include "log.h"
 #include "resp.h"
+#include "ryw.h"
 #include "utf8.h"
 #include "valid.h"
 
@@ -105,9 +106,7 @@ session_create(struct req *r, const char *user_id, char *token, char *expires)
 	if (PQntuples(res) != 1 || fmt_ts(expires, PQgetvalue(res, 0, 1)) == -1)
 		return QERR_DB;
 	/* The new session's reads must see this request's writes. */
-	if ((r->ryw_key = arena_strdup(r->arena, hash)) == NULL)
-		return QERR_NOMEM;
-	return QERR_OK;
+	return ryw_caller(r, hash);
 }
 
 /* The answer of signup and login: {user, token, expiresAt} and the cookie. */
