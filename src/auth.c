@@ -14,6 +14,7 @@
 #include "arena.h"
 #include "auth.h"
 #include "db.h"
+#include "fmt.h"
 #include "log.h"
 #include "mem.h"
 #include "resp.h"
@@ -83,30 +84,24 @@ const char *
 auth_cookie_token(const char *h, char *out)
 {
 	const char	*name, *val, *end;
-	size_t		 nlen;
+	size_t		 nlen, vlen;
 
 	if (h == NULL)
 		return NULL;
 	while (*h != '\0') {
-		while (*h == ' ' || *h == '\t' || *h == ';')
-			h++;
 		name = h;
 		end = h + strcspn(h, ";");
-		val = memchr(name, '=', (size_t)(end - name));
-		h = end;
-		if (val == NULL)
+		h = *end == ';' ? end + 1 : end;
+		if ((val = memchr(name, '=', (size_t)(end - name))) == NULL)
 			continue;
 		nlen = (size_t)(val - name);
-		while (nlen > 0 && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
-			nlen--;
+		fmt_trim(&name, &nlen);
 		val++;
-		while (val < end && (*val == ' ' || *val == '\t'))
-			val++;
-		while (end > val && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
+		vlen = (size_t)(end - val);
+		fmt_trim(&val, &vlen);
 		if (nlen == strlen(AUTH_COOKIE) &&
 		    memcmp(name, AUTH_COOKIE, nlen) == 0 &&
-		    take(val, (size_t)(end - val), out) != NULL)
+		    take(val, vlen, out) != NULL)
 			return out;
 	}
 	return NULL;
@@ -119,16 +114,14 @@ auth_bearer_token(const char *h, char *out)
 
 	if (h == NULL)
 		return NULL;
-	while (*h == ' ' || *h == '\t')
-		h++;
-	if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+	n = strlen(h);
+	fmt_trim(&h, &n);
+	if (n < 7 || strncasecmp(h, "Bearer", 6) != 0 ||
+	    (h[6] != ' ' && h[6] != '\t'))
 		return NULL;
 	h += 6;
-	while (*h == ' ' || *h == '\t')
-		h++;
-	n = strlen(h);
-	while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
-		n--;
+	n -= 6;
+	fmt_trim(&h, &n);
 	if (!auth_token_sane(h, n))
 		return NULL;
 	memcpy(out, h, n);

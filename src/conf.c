@@ -67,8 +67,8 @@ starts_conninfo(const char *s)
 {
 	size_t	 n;
 
-	while (*s == ' ' || *s == '\t')
-		s++;
+	n = strlen(s);
+	fmt_trim(&s, &n);
 	if (strncmp(s, "postgres://", 11) == 0 ||
 	    strncmp(s, "postgresql://", 13) == 0)
 		return 1;
@@ -91,18 +91,16 @@ conf_split_urls(char *s, char **out, size_t max)
 		if (*p != '\0' && !(*p == ',' && starts_conninfo(p + 1)))
 			continue;
 		{
-			char	*e = p;
-			int	 end = (*p == '\0');
+			const char	*t = start;
+			size_t		 len = (size_t)(p - start);
+			int		 end = (*p == '\0');
 
-			while (*start == ' ' || *start == '\t')
-				start++;
-			while (e > start && (e[-1] == ' ' || e[-1] == '\t'))
-				e--;
-			*e = '\0';
-			if (*start != '\0') {
+			fmt_trim(&t, &len);
+			start[(t - start) + (ptrdiff_t)len] = '\0';
+			if (len > 0) {
 				if (n == max)
 					return -1;
-				out[n++] = start;
+				out[n++] = start + (t - start);
 			}
 			if (end)
 				break;
@@ -116,20 +114,21 @@ conf_split_urls(char *s, char **out, size_t max)
 static int
 split_list(char *s, char **out, size_t max)
 {
-	char	*tok, *e;
-	size_t	 n;
+	const char	*t;
+	char		*tok;
+	size_t		 n, len;
 
 	n = 0;
 	while (s != NULL && *s != '\0') {
 		tok = s;
 		if ((s = strchr(s, ',')) != NULL)
 			*s++ = '\0';
-		while (*tok == ' ' || *tok == '\t')
-			tok++;
-		e = tok + strlen(tok);
-		while (e > tok && (e[-1] == ' ' || e[-1] == '\t'))
-			*--e = '\0';
-		if (*tok == '\0')
+		t = tok;
+		len = strlen(tok);
+		fmt_trim(&t, &len);
+		tok += t - tok;
+		tok[len] = '\0';
+		if (len == 0)
 			continue;
 		if (n == max)
 			return -1;

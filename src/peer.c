@@ -20,6 +20,7 @@
 
 #include <fastcgi.h>
 
+#include "fmt.h"
 #include "peer.h"
 
 #define VAR	"FCGI_WEB_SERVER_ADDRS"
@@ -63,7 +64,8 @@ parse_one(const char *s, size_t len, struct peer_addr *pa)
 enum qerr
 peer_parse(struct peer_list *l, const char *s, char *err, size_t errsz)
 {
-	const char	*p, *e, *end;
+	const char	*p, *q, *end;
+	size_t		 len;
 
 	memset(l, 0, sizeof(*l));
 	if (s == NULL || *s == '\0')
@@ -71,23 +73,21 @@ peer_parse(struct peer_list *l, const char *s, char *err, size_t errsz)
 	for (p = s; ; p = end + 1) {
 		if ((end = strchr(p, ',')) == NULL)
 			end = p + strlen(p);
-		while (p < end && (*p == ' ' || *p == '\t'))
-			p++;
-		for (e = end; e > p && (e[-1] == ' ' || e[-1] == '\t'); e--)
-			continue;
+		q = p;
+		len = (size_t)(end - p);
+		fmt_trim(&q, &len);
 		/* A stray comma lists nothing; it is not an address either. */
-		if (e > p) {
+		if (len > 0) {
 			if (l->n == PEER_MAX) {
 				snprintf(err, errsz, "%s lists more than %d "
 				    "addresses", VAR, PEER_MAX);
 				return QERR_INVAL;
 			}
-			if (parse_one(p, (size_t)(e - p), &l->addr[l->n]) == -1) {
+			if (parse_one(q, len, &l->addr[l->n]) == -1) {
 				snprintf(err, errsz, "%s: \"%.*s\" is not an "
 				    "IPv4 or IPv6 address (list addresses, "
 				    "comma-separated; no names, ports or "
-				    "prefixes)", VAR,
-				    (int)(e - p > 64 ? 64 : e - p), p);
+				    "prefixes)", VAR, (int)(len > 64 ? 64 : len), q);
 				return QERR_INVAL;
 			}
 			l->n++;

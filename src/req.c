@@ -262,15 +262,15 @@ req_is_json(const char *ct)
 
 	if (ct == NULL)
 		return 0;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	n = strlen("application/json");
-	if (strncasecmp(ct, "application/json", n) != 0)
+	/* application/json, then nothing but blanks or parameters. */
+	n = strlen(ct);
+	fmt_trim(&ct, &n);
+	if (n < 16 || strncasecmp(ct, "application/json", 16) != 0)
 		return 0;
-	ct += n;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	return *ct == '\0' || *ct == ';';
+	ct += 16;
+	n -= 16;
+	fmt_trim(&ct, &n);
+	return n == 0 || *ct == ';';
 }
 
 enum qerr

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "fmt.h"
 #include "utf8.h"
 #include "xff.h"
 
@@ -26,12 +27,7 @@ parse(const char *s, size_t n, struct addr *a)
 	};
 	char	 tmp[INET6_ADDRSTRLEN + 2];
 
-	while (n > 0 && (*s == ' ' || *s == '\t')) {
-		s++;
-		n--;
-	}
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
+	fmt_trim(&s, &n);
 	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
 		s++;
 		n -= 2;
