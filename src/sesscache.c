@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fmt.h"
 #include "mem.h"
 #include "req.h"
 #include "sesscache.h"
@@ -137,28 +138,31 @@ copy_to(void *dst, const struct session *src)
 	return s;
 }
 
+/* The digits p[0..n) (a field of an fmt_ts() time stamp), or -1. */
 static long long
-digits(const char *p, int n)
+digits(const char *p, size_t n)
 {
-	long long	 v = 0;
+	unsigned long long	 v;
 
-	while (n-- > 0)
-		v = v * 10 + (*p++ - '0');
-	return v;
+	return fmt_parse_u(p, n, 9999, &v) == 0 ? (long long)v : -1;
 }
 
 /* Seconds since the epoch of an fmt_ts() timestamp; -1 when malformed. */
 static long long
 ts_epoch(const char *ts)
 {
-	long long	 y, mo, d, era, yoe, doy, doe;
+	long long	 y, mo, d, h, mi, se, era, yoe, doy, doe;
 
 	if (strlen(ts) != FMT_TS_LEN || ts[4] != '-' || ts[10] != 'T')
 		return -1;
 	y = digits(ts, 4);
 	mo = digits(ts + 5, 2);
 	d = digits(ts + 8, 2);
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31)
+	h = digits(ts + 11, 2);
+	mi = digits(ts + 14, 2);
+	se = digits(ts + 17, 2);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
+	    mi < 0 || se < 0)
 		return -1;
 	/* Days from the civil date: H. Hinnant's days_from_civil. */
 	y -= mo <= 2;
@@ -166,8 +170,7 @@ ts_epoch(const char *ts)
 	yoe = y - era * 400;
 	doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1;
 	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (era * 146097 + doe - 719468) * 86400 +
-	    digits(ts + 11, 2) * 3600 + digits(ts + 14, 2) * 60 + digits(ts + 17, 2);
+	return (era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + se;
 }
 
 struct session *
