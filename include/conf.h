@@ -14,11 +14,11 @@
 #define CONF_MAX_REPLICAS	8
 
 enum log_level {
-	LOG_DEBUG,
-	LOG_INFO,
-	LOG_WARN,
-	LOG_ERROR,
-	LOG__MAX
+	LVL_DEBUG,
+	LVL_INFO,
+	LVL_WARN,
+	LVL_ERROR,
+	LVL__MAX
 };
 
 struct conf {

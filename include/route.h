@@ -9,11 +9,13 @@
 
 #include "req.h"
 
+/* Who may call a route (not auth.h's: ROUTE_ keeps them apart). */
 enum route_auth {
-	AUTH_NONE,		/* no session looked up */
-	AUTH_OPTIONAL,		/* session used when present and valid */
-	AUTH_SESSION,		/* 401 without a valid session */
-	AUTH_ADMIN		/* 401 without a session, 403 unless admin */
+	ROUTE_NONE,		/* no session looked up */
+	ROUTE_OPTIONAL,		/* session used when present and valid */
+	ROUTE_SESSION,		/* 401 without a valid session */
+	ROUTE_ADMIN,		/* 401 without a session, 403 unless admin */
+	ROUTE_AUTH__MAX
 };
 
 struct body_spec;
@@ -34,6 +36,8 @@ enum route_match {
 
 extern const struct route	routes[];
 extern const size_t		nroutes;
+/* Room for routes in fixed tables (metrics); route.c asserts it holds. */
+#define ROUTE_MAX	47
 
 /*
  * Matches method + path against table. On ROUTE_FOUND sets *rt and *id

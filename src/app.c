@@ -37,13 +37,13 @@ check_auth(struct req *r)
 	if ((e = auth_resolve(r)) != QERR_OK)
 		return resp_qerr(r, e);
 	if (r->sess == NULL) {
-		if (r->route->auth == AUTH_OPTIONAL)
+		if (r->route->auth == ROUTE_OPTIONAL)
 			return 0;
 		return resp_error(r, ERR_UNAUTHORIZED, NULL);
 	}
 	if (auth_origin_ok(r) == -1)
 		return resp_error(r, ERR_FORBIDDEN, "Origin not allowed");
-	if (r->route->auth == AUTH_ADMIN &&
+	if (r->route->auth == ROUTE_ADMIN &&
 	    strcmp(r->sess->user.role, "admin") != 0)
 		return resp_error(r, ERR_FORBIDDEN, "Admin role required");
 	return 0;
@@ -164,7 +164,7 @@ app_handle(struct req *r)
 		resp_qerr(r, QERR_NOMEM);
 		return;
 	}
-	if (rt->auth != AUTH_NONE && check_auth(r) != 0)
+	if (rt->auth != ROUTE_NONE && check_auth(r) != 0)
 		return;
 	if (rt->body != NULL && check_body(r) != 0)
 		return;

@@ -45,7 +45,7 @@ static const struct num_var num_vars[] = {
 	{ "QUIRE_REQUEST_TIMEOUT", K_LONG, "10", 1, 600, OFF(request_timeout) },
 };
 
-static const char *const level_names[LOG__MAX] = {
+static const char *const level_names[LVL__MAX] = {
 	"debug", "info", "warn", "error"
 };
 
@@ -171,12 +171,12 @@ conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 		}
 	}
 
-	c->log_level = LOG_INFO;
+	c->log_level = LVL_INFO;
 	if ((v = get("QUIRE_LOG_LEVEL", arg)) != NULL && *v != '\0') {
-		for (i = 0; i < LOG__MAX; i++)
+		for (i = 0; i < LVL__MAX; i++)
 			if (strcmp(v, level_names[i]) == 0)
 				break;
-		if (i == LOG__MAX) {
+		if (i == LVL__MAX) {
 			snprintf(err, errsz, "QUIRE_LOG_LEVEL must be one of "
 			    "debug, info, warn, error");
 			return QERR_INVAL;

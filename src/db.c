@@ -266,7 +266,7 @@ conn_setup(struct db *db, struct dbconn *c)
 		res = PQprepare(c->conn, d->name, d->sql, d->nparams, NULL);
 		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 		if (!ok)
-			log_msg(LOG_ERROR, NULL, "prepare %s on %s: %s", d->name,
+			log_msg(LVL_ERROR, NULL, "prepare %s on %s: %s", d->name,
 			    c->name, PQresultErrorMessage(res));
 		PQclear(res);
 		if (!ok)
@@ -328,8 +328,8 @@ db_connect(struct db *db, struct dbconn *c)
 	c->conn = PQconnectdbParams(kw, val, 1);
 	if (c->conn == NULL || PQstatus(c->conn) != CONNECTION_OK ||
 	    conn_setup(db, c) == -1) {
-		if (c->conn != NULL && log_enabled(LOG_WARN))
-			log_msg(LOG_WARN, NULL, "%s unreachable: %s", c->name,
+		if (c->conn != NULL && log_enabled(LVL_WARN))
+			log_msg(LVL_WARN, NULL, "%s unreachable: %s", c->name,
 			    PQerrorMessage(c->conn));
 		conn_drop(c);
 		c->errors++;
@@ -342,7 +342,7 @@ db_connect(struct db *db, struct dbconn *c)
 	}
 	server_up(c->server, req_now());
 	if (c->backoff != 0)
-		log_msg(LOG_INFO, NULL, "%s reconnected", c->name);
+		log_msg(LVL_INFO, NULL, "%s reconnected", c->name);
 	c->backoff = 0;
 	c->retry_at = 0;
 	c->reconnects++;
@@ -577,7 +577,7 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 		if (pr != NULL && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
 			if (db->conf->slow_query_ms > 0 &&
 			    ms >= (double)db->conf->slow_query_ms)
-				log_msg(LOG_WARN, r->reqid, "slow query %s on %s: "
+				log_msg(LVL_WARN, r->reqid, "slow query %s on %s: "
 				    "%.1f ms", d->name, c->name, ms);
 			r->pool = c->name;
 			metrics_statement(c->is_replica, (d->flags & STMT_WRITE) != 0);
@@ -606,7 +606,7 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 		if (e != QERR_CONFLICT && e != QERR_NOTFOUND)
 			metrics_db_error(c->is_replica);
 		if (e != QERR_CONFLICT && e != QERR_NOTFOUND)
-			log_msg(e == QERR_DB_DOWN ? LOG_WARN : LOG_ERROR, r->reqid,
+			log_msg(e == QERR_DB_DOWN ? LVL_WARN : LVL_ERROR, r->reqid,
 			    "%s on %s failed: %s %s", d->name, c->name,
 			    state != NULL ? state : "connection lost",
 			    pr != NULL ? PQresultErrorField(pr,

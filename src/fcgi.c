@@ -179,7 +179,7 @@ dl_report(const char *reqid, long seconds)
 {
 
 	metrics_fcgi_deadline();
-	log_msg(LOG_WARN, reqid, "FastCGI request not read within "
+	log_msg(LVL_WARN, reqid, "FastCGI request not read within "
 	    "QUIRE_REQUEST_TIMEOUT (%ld s): connection closed", seconds);
 }
 
@@ -348,23 +348,23 @@ fcgi_init(struct fcgi *fc, long timeout, size_t drain_max)
 	fc->timeout = timeout;
 	fc->drain_max = drain_max;
 	if (FCGX_Init() != 0) {
-		log_msg(LOG_ERROR, NULL, "FCGX_Init failed");
+		log_msg(LVL_ERROR, NULL, "FCGX_Init failed");
 		return 1;
 	}
 	if (FCGX_IsCGI()) {
-		log_msg(LOG_ERROR, NULL, "fd 0 is not a FastCGI listening "
+		log_msg(LVL_ERROR, NULL, "fd 0 is not a FastCGI listening "
 		    "socket: start quire with spawn-fcgi or a web server's "
 		    "bin-path");
 		return 2;
 	}
 	if ((fc->nolisten = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    FCGX_InitRequest(&fc->fr, fc->nolisten, 0) != 0) {
-		log_msg(LOG_ERROR, NULL, "out of memory at start-up");
+		log_msg(LVL_ERROR, NULL, "out of memory at start-up");
 		return 1;
 	}
 	/* What a connection past its deadline becomes: a socket at its end. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_msg(LOG_ERROR, NULL, "socketpair: %s", strerror(errno));
+		log_msg(LVL_ERROR, NULL, "socketpair: %s", strerror(errno));
 		return 1;
 	}
 	close(sv[1]);
@@ -425,7 +425,7 @@ fcgi_begin(struct fcgi *fc, int fd)
 		if (dl_hit)
 			dl_report(NULL, fc->timeout);
 		else
-			log_msg(LOG_WARN, NULL, "dropped a malformed "
+			log_msg(LVL_WARN, NULL, "dropped a malformed "
 			    "FastCGI connection");
 		fr->ipcFd = -1;
 		return NULL;

@@ -13,11 +13,11 @@
 #include "log.h"
 #include "utf8.h"
 
-static enum log_level	 min_level = LOG_INFO;
+static enum log_level	 min_level = LVL_INFO;
 static const char	*prog = "quire";
 static long		 pid;		/* getpid() costs a system call per line */
 
-static const char *const names[LOG__MAX] = {
+static const char *const names[LVL__MAX] = {
 	"debug", "info", "warn", "error"
 };
 
@@ -215,12 +215,12 @@ log_request(const char *method, const char *route, const char *path,
 	size_t		 n;
 	long		 us;
 
-	if (LOG_INFO < min_level)
+	if (LVL_INFO < min_level)
 		return;
 	if (b.max == 0)
 		buf_init(&b, 8192);
 	buf_reset(&b);
-	put_head(&b, LOG_INFO);
+	put_head(&b, LVL_INFO);
 	buf_puts(&b, " reqid=");
 	log_value(&b, reqid);
 	buf_puts(&b, " method=");

@@ -117,13 +117,13 @@ serve(const struct conf *conf)
 	    conf->max_body + DRAIN_SLACK)) != 0)
 		return rc;
 	if ((arena = arena_new(BOUND_ARENA_KEEP, BOUND_REQUEST_MEMORY)) == NULL) {
-		log_msg(LOG_ERROR, NULL, "out of memory at start-up");
+		log_msg(LVL_ERROR, NULL, "out of memory at start-up");
 		return 1;
 	}
 	db_init(&db, conf);
 	sesscache_init(conf->session_cache_ms);
 	if (req_setup(&r, conf, &db, arena) != QERR_OK) {
-		log_msg(LOG_ERROR, NULL, "out of memory at start-up");
+		log_msg(LVL_ERROR, NULL, "out of memory at start-up");
 		return 1;
 	}
 	buf_init(&out, BOUND_RESPONSE);
@@ -137,10 +137,10 @@ serve(const struct conf *conf)
 	sigdelset(&waitmask, SIGINT);
 	if (waiter_init(&w, FCGI_LISTENSOCK_FILENO, &peers, &stopping,
 	    &waitmask) == -1) {
-		log_msg(LOG_ERROR, NULL, "listening socket: %s", strerror(errno));
+		log_msg(LVL_ERROR, NULL, "listening socket: %s", strerror(errno));
 		return 1;
 	}
-	log_msg(LOG_DEBUG, NULL, "worker ready");
+	log_msg(LVL_DEBUG, NULL, "worker ready");
 
 	while (!stopping) {
 		if ((fd = waiter_next(&w)) == -1)
@@ -183,7 +183,7 @@ serve(const struct conf *conf)
 	arena_free(arena);
 	fcgi_free(&fc);
 	log_flush();
-	log_msg(LOG_DEBUG, NULL, "worker stopped");
+	log_msg(LVL_DEBUG, NULL, "worker stopped");
 	return 0;
 }
 
@@ -199,7 +199,7 @@ spawn(const struct conf *conf)
 		exit(serve(conf));
 	}
 	if (pid == -1)
-		log_msg(LOG_ERROR, NULL, "fork: %s", strerror(errno));
+		log_msg(LVL_ERROR, NULL, "fork: %s", strerror(errno));
 	return pid;
 }
 
@@ -223,7 +223,7 @@ supervise(const struct conf *conf, long n)
 		pids[i] = spawn(conf);
 		born[i] = time(NULL);
 	}
-	log_msg(LOG_INFO, NULL, "supervising %ld workers", n);
+	log_msg(LVL_INFO, NULL, "supervising %ld workers", n);
 	forwarded = 0;
 	for (;;) {
 		if (stopping && !forwarded) {
@@ -260,10 +260,10 @@ supervise(const struct conf *conf, long n)
 		if (stopping)
 			continue;
 		if (WIFSIGNALED(st))
-			log_msg(LOG_ERROR, NULL, "worker %ld died of signal %d; "
+			log_msg(LVL_ERROR, NULL, "worker %ld died of signal %d; "
 			    "replacing it", (long)pid, WTERMSIG(st));
 		else
-			log_msg(LOG_ERROR, NULL, "worker %ld exited with %d; "
+			log_msg(LVL_ERROR, NULL, "worker %ld exited with %d; "
 			    "replacing it", (long)pid, WEXITSTATUS(st));
 		/* A worker that dies at birth would otherwise spin the CPU. */
 		if (time(NULL) - born[i] < 1)
@@ -276,7 +276,7 @@ supervise(const struct conf *conf, long n)
 	}
 	mem_free(pids);
 	mem_free(born);
-	log_msg(LOG_INFO, NULL, "stopped");
+	log_msg(LVL_INFO, NULL, "stopped");
 	return 0;
 }
 
@@ -338,11 +338,11 @@ main(int argc, char *argv[])
 	}
 	log_init(conf.log_level, "quire");
 	if (peers.on)
-		log_msg(LOG_INFO, NULL, "FCGI_WEB_SERVER_ADDRS lists %zu "
+		log_msg(LVL_INFO, NULL, "FCGI_WEB_SERVER_ADDRS lists %zu "
 		    "address%s: other TCP peers are refused", peers.n,
 		    peers.n == 1 ? "" : "es");
 	if (sodium_init() < 0) {
-		log_msg(LOG_ERROR, NULL, "libsodium failed to initialise");
+		log_msg(LVL_ERROR, NULL, "libsodium failed to initialise");
 		return 1;
 	}
 	json_set_alloc_funcs(mem_malloc, mem_free);
@@ -355,7 +355,7 @@ main(int argc, char *argv[])
 	if (shm_init(conf.shm_path) != QERR_OK || ryw_shm_init() != QERR_OK ||
 	    db_shm_init() != QERR_OK || sesscache_shm_init() != QERR_OK ||
 	    metrics_shm_init() != QERR_OK) {
-		log_msg(LOG_ERROR, NULL, "cannot map shared state: %s",
+		log_msg(LVL_ERROR, NULL, "cannot map shared state: %s",
 		    shm_error());
 		return 1;
 	}

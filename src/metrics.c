@@ -12,7 +12,7 @@
 #include "route.h"
 #include "shm.h"
 
-#define METRICS_ROUTES	48	/* route table entries + "unmatched" */
+#define METRICS_ROUTES	(ROUTE_MAX + 1)	/* route table entries + "unmatched" */
 #define METRICS_BUCKETS	14
 
 enum metrics_status {

@@ -252,7 +252,7 @@ report_internal(const struct req *r)
 {
 
 	metrics_internal_error();
-	log_msg(LOG_ERROR, r->reqid, "internal error: %s %s sqlstate=%s",
+	log_msg(LVL_ERROR, r->reqid, "internal error: %s %s sqlstate=%s",
 	    r->method_name != NULL ? r->method_name : "-",
 	    r->route != NULL ? r->route->path : "(unmatched)",
 	    r->sqlstate[0] != '\0' ? r->sqlstate : "-");

@@ -16,27 +16,29 @@
 /* clang-format off */
 const struct route routes[] = {
 	/* method	path			auth		body		handler */
-	{ METHOD_GET,	"/health",		AUTH_NONE,	NULL,		h_ops_health },
-	{ METHOD_GET,	"/health/db",		AUTH_NONE,	NULL,		h_ops_health_db },
-	{ METHOD_GET,	"/metrics",		AUTH_NONE,	NULL,		h_ops_metrics },
-	{ METHOD_GET,	"/openapi.json",	AUTH_NONE,	NULL,		h_ops_openapi },
-	{ METHOD_POST,	"/auth/signup",		AUTH_NONE,	&body_signup,	h_auth_signup },
-	{ METHOD_POST,	"/auth/login",		AUTH_NONE,	&body_login,	h_auth_login },
-	{ METHOD_POST,	"/auth/logout",		AUTH_SESSION,	NULL,		h_auth_logout },
-	{ METHOD_GET,	"/auth/me",		AUTH_SESSION,	NULL,		h_auth_me },
-	{ METHOD_GET,	"/users",		AUTH_SESSION,	NULL,		h_users_list },
-	{ METHOD_POST,	"/users",		AUTH_ADMIN,	&body_user_create, h_users_create },
-	{ METHOD_GET,	"/users/:id",		AUTH_SESSION,	NULL,		h_users_get },
-	{ METHOD_PATCH,	"/users/:id",		AUTH_SESSION,	&body_user_patch, h_users_patch },
-	{ METHOD_DELETE, "/users/:id",		AUTH_SESSION,	NULL,		h_users_delete },
-	{ METHOD_GET,	"/posts",		AUTH_OPTIONAL,	NULL,		h_posts_list },
-	{ METHOD_POST,	"/posts",		AUTH_SESSION,	&body_post_create, h_posts_create },
-	{ METHOD_GET,	"/posts/:id",		AUTH_OPTIONAL,	NULL,		h_posts_get },
-	{ METHOD_PATCH,	"/posts/:id",		AUTH_SESSION,	&body_post_patch, h_posts_patch },
-	{ METHOD_DELETE, "/posts/:id",		AUTH_SESSION,	NULL,		h_posts_delete },
+	{ METHOD_GET,	"/health",		ROUTE_NONE,	NULL,		h_ops_health },
+	{ METHOD_GET,	"/health/db",		ROUTE_NONE,	NULL,		h_ops_health_db },
+	{ METHOD_GET,	"/metrics",		ROUTE_NONE,	NULL,		h_ops_metrics },
+	{ METHOD_GET,	"/openapi.json",	ROUTE_NONE,	NULL,		h_ops_openapi },
+	{ METHOD_POST,	"/auth/signup",		ROUTE_NONE,	&body_signup,	h_auth_signup },
+	{ METHOD_POST,	"/auth/login",		ROUTE_NONE,	&body_login,	h_auth_login },
+	{ METHOD_POST,	"/auth/logout",		ROUTE_SESSION,	NULL,		h_auth_logout },
+	{ METHOD_GET,	"/auth/me",		ROUTE_SESSION,	NULL,		h_auth_me },
+	{ METHOD_GET,	"/users",		ROUTE_SESSION,	NULL,		h_users_list },
+	{ METHOD_POST,	"/users",		ROUTE_ADMIN,	&body_user_create, h_users_create },
+	{ METHOD_GET,	"/users/:id",		ROUTE_SESSION,	NULL,		h_users_get },
+	{ METHOD_PATCH,	"/users/:id",		ROUTE_SESSION,	&body_user_patch, h_users_patch },
+	{ METHOD_DELETE, "/users/:id",		ROUTE_SESSION,	NULL,		h_users_delete },
+	{ METHOD_GET,	"/posts",		ROUTE_OPTIONAL,	NULL,		h_posts_list },
+	{ METHOD_POST,	"/posts",		ROUTE_SESSION,	&body_post_create, h_posts_create },
+	{ METHOD_GET,	"/posts/:id",		ROUTE_OPTIONAL,	NULL,		h_posts_get },
+	{ METHOD_PATCH,	"/posts/:id",		ROUTE_SESSION,	&body_post_patch, h_posts_patch },
+	{ METHOD_DELETE, "/posts/:id",		ROUTE_SESSION,	NULL,		h_posts_delete },
 };
 /* clang-format on */
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
+_Static_assert(sizeof(routes) / sizeof(routes[0]) <= ROUTE_MAX,
+    "more routes than ROUTE_MAX: raise it (metrics counts per route)");
 
 /*
  * Compares a template against a path segment by segment. Returns 1 on a

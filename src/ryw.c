@@ -62,7 +62,7 @@ repair(void *region)
 
 	if (p->high > p->floor)
 		p->floor = p->high;
-	log_msg(LOG_WARN, NULL, "every session's reads now need position %llu",
+	log_msg(LVL_WARN, NULL, "every session's reads now need position %llu",
 	    (unsigned long long)p->floor);
 }
 
@@ -234,7 +234,7 @@ ryw_note_writes(struct req *r)
 		 * Without the position this client could read stale data;
 		 * say so loudly. The write itself stands.
 		 */
-		log_msg(LOG_WARN, r->reqid, "no WAL position after a write: "
+		log_msg(LVL_WARN, r->reqid, "no WAL position after a write: "
 		    "read-your-writes not guaranteed for this session");
 		return;
 	}

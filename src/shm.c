@@ -237,7 +237,7 @@ shm_init(const char *path)
 	nregions = 0;
 	used = aligned(sizeof(*seg));
 	if (test_hooks)
-		log_msg(LOG_WARN, NULL, "QUIRE_TEST_HOOKS=1: test hooks are on; "
+		log_msg(LVL_WARN, NULL, "QUIRE_TEST_HOOKS=1: test hooks are on; "
 		    "never set it in production");
 	return QERR_OK;
 }
@@ -314,16 +314,16 @@ shm_lock(void)
 	if ((e = pthread_mutex_lock(&seg->lock)) == 0)
 		return 0;
 	if (e != EOWNERDEAD) {
-		log_msg(LOG_ERROR, NULL, "shared lock: %s", strerror(e));
+		log_msg(LVL_ERROR, NULL, "shared lock: %s", strerror(e));
 		return -1;
 	}
-	log_msg(LOG_WARN, NULL, "a worker died holding the shared lock; "
+	log_msg(LVL_WARN, NULL, "a worker died holding the shared lock; "
 	    "repairing what it guards");
 	for (i = 0; i < nregions; i++)
 		if (regions[i].repair != NULL)
 			regions[i].repair(regions[i].p);
 	if ((e = pthread_mutex_consistent(&seg->lock)) != 0) {
-		log_msg(LOG_ERROR, NULL, "shared lock: %s", strerror(e));
+		log_msg(LVL_ERROR, NULL, "shared lock: %s", strerror(e));
 		(void)pthread_mutex_unlock(&seg->lock);
 		return -1;
 	}
@@ -363,7 +363,7 @@ shm_test_hook(const char *what)
 		return;
 	if (shm_lock() == -1)
 		return;
-	log_msg(LOG_WARN, NULL, "test hook: worker %ld holds the shared lock",
+	log_msg(LVL_WARN, NULL, "test hook: worker %ld holds the shared lock",
 	    (long)getpid());
 	for (i = 0; i < TEST_HOLD_SECS * 10; i++)
 		(void)nanosleep(&nap, NULL);

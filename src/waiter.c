@@ -140,7 +140,7 @@ refuse(int fd, const struct sockaddr *sa, socklen_t len)
 	if ((now = req_now()) - last < 1.0)
 		return;
 	peer_format(sa, len, addr, sizeof(addr));
-	log_msg(LOG_WARN, NULL, "FastCGI peer not in FCGI_WEB_SERVER_ADDRS, "
+	log_msg(LVL_WARN, NULL, "FastCGI peer not in FCGI_WEB_SERVER_ADDRS, "
 	    "connection closed unread: peer=%s refused=%lu (since the last "
 	    "such line)", addr, n);
 	last = now;
@@ -302,11 +302,11 @@ waiter_next(struct waiter *w)
 		case ENOBUFS:
 		case ENOMEM:
 			/* Out of descriptors or memory: let some go, then retry. */
-			log_msg(LOG_WARN, NULL, "accept: %s", strerror(err));
+			log_msg(LVL_WARN, NULL, "accept: %s", strerror(err));
 			nanosleep(&nap, NULL);
 			continue;
 		default:
-			log_msg(LOG_ERROR, NULL, "accept: %s", strerror(err));
+			log_msg(LVL_ERROR, NULL, "accept: %s", strerror(err));
 			return -1;
 		}
 	}

@@ -54,7 +54,7 @@ fz_setup(void)
 	    conf_parse(&fz_conf, fz_get, NULL, err, sizeof(err)) != QERR_OK ||
 	    (fz_arena = arena_new(16 * 1024, 4 * 1024 * 1024)) == NULL)
 		abort();
-	log_init(LOG_ERROR, "fuzz");
+	log_init(LVL_ERROR, "fuzz");
 	json_set_alloc_funcs(mem_malloc, mem_free);
 	db_init(&fz_db, &fz_conf);
 	if (req_setup(&fz_req, &fz_conf, &fz_db, fz_arena) != QERR_OK)

@@ -166,7 +166,7 @@ main(void)
 		ok(0, "set-up");
 		return tap_done();
 	}
-	log_init(LOG__MAX, "test");	/* silence */
+	log_init(LVL__MAX, "test");	/* silence */
 	json_set_alloc_funcs(mem_malloc, mem_free);
 	db_init(&db, &c);
 	if (req_setup(&r, &c, &db, a) != QERR_OK) {

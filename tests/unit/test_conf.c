@@ -32,7 +32,7 @@ test_defaults(void)
 	is_int(c.auth_rate_limit, 10, "auth_rate_limit default");
 	is_int(c.cookie_secure, 1, "cookie_secure default");
 	is_int(c.max_replica_lag, 30, "max_replica_lag default");
-	is_int(c.log_level, LOG_INFO, "log_level default");
+	is_int(c.log_level, LVL_INFO, "log_level default");
 	is_int(c.nreplicas, 0, "no replicas");
 	is_int(c.norigins, 0, "no origins");
 	is_int(c.nproxies, 0, "no proxies");
@@ -254,12 +254,12 @@ test_log_level(void)
 		const char	*value;		/* NULL: unset */
 		int		 want;		/* -1: QERR_INVAL */
 	} rows[] = {
-		{ __LINE__, NULL, LOG_INFO },
-		{ __LINE__, "", LOG_INFO },
-		{ __LINE__, "debug", LOG_DEBUG },
-		{ __LINE__, "info", LOG_INFO },
-		{ __LINE__, "warn", LOG_WARN },
-		{ __LINE__, "error", LOG_ERROR },
+		{ __LINE__, NULL, LVL_INFO },
+		{ __LINE__, "", LVL_INFO },
+		{ __LINE__, "debug", LVL_DEBUG },
+		{ __LINE__, "info", LVL_INFO },
+		{ __LINE__, "warn", LVL_WARN },
+		{ __LINE__, "error", LVL_ERROR },
 		{ __LINE__, "warning", -1 },
 		{ __LINE__, "verbose", -1 },
 		{ __LINE__, "debugx", -1 },

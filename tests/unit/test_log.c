@@ -50,7 +50,7 @@ main(void)
 		return 1;
 	}
 	unlink(path);
-	log_init(LOG_INFO, "quire");
+	log_init(LVL_INFO, "quire");
 
 	log_request("GET", "/posts/:id", "/posts/abc", 200, 1.25, "r-1", "replica");
 	got = lines();

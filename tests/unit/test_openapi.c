@@ -275,7 +275,7 @@ check_security(json_t *doc, const char *path, const char *method,
 	int		 anon, named, known;
 
 	sec = json_object_get(op, "security");
-	if (auth == AUTH_NONE) {
+	if (auth == ROUTE_NONE) {
 		ok(json_is_array(sec) && json_array_size(sec) == 0,
 		    "%s %s is public: its own security is []", method, path);
 		return;
@@ -295,7 +295,7 @@ check_security(json_t *doc, const char *path, const char *method,
 		}
 	}
 	ok(known, "%s %s names only defined security schemes", method, path);
-	if (auth == AUTH_OPTIONAL)
+	if (auth == ROUTE_OPTIONAL)
 		ok(anon && named, "%s %s takes an optional session: {} and a "
 		    "scheme", method, path);
 	else
