@@ -68,6 +68,5 @@ void	resp_render_iov(struct req *, struct buf *head, struct resp_out *);
 /* The same answer in one piece in out; returns the Content-Length. */
 size_t	resp_render(struct req *, struct buf *out);
 
-const char *resp_reason(int status);
 
 #endif

@@ -8,17 +8,13 @@
 #include <string.h>
 
 #include "conf.h"
+#include "http.h"
 #include "metrics.h"
 #include "route.h"
 #include "shm.h"
 
 #define METRICS_ROUTES	(ROUTE_MAX + 1)	/* route table entries + "unmatched" */
 #define METRICS_BUCKETS	14
-
-enum metrics_status {
-	MS_200, MS_201, MS_400, MS_401, MS_403, MS_404, MS_405, MS_409,
-	MS_413, MS_415, MS_429, MS_500, MS_503, MS_OTHER, MS__MAX
-};
 
 enum metrics_pool {
 	MP_PRIMARY,
@@ -28,7 +24,7 @@ enum metrics_pool {
 
 /* In the shared segment, so that every worker counts into the same. */
 struct metrics {
-	_Atomic uint64_t	requests[METRICS_ROUTES][METHOD__MAX][MS__MAX];
+	_Atomic uint64_t	requests[METRICS_ROUTES][METHOD__MAX][HTTP_STATUSES];
 	_Atomic uint64_t	buckets[METRICS_ROUTES][METRICS_BUCKETS + 1];
 	_Atomic uint64_t	dur_us[METRICS_ROUTES];
 	_Atomic uint64_t	count[METRICS_ROUTES];
@@ -51,15 +47,6 @@ static const double bounds[METRICS_BUCKETS] = {
 	1, 2.5, 5, 10
 };
 
-static const struct {
-	int		 code;
-	const char	*text;
-} statuses[MS__MAX] = {
-	{ 200, "200" }, { 201, "201" }, { 400, "400" }, { 401, "401" },
-	{ 403, "403" }, { 404, "404" }, { 405, "405" }, { 409, "409" },
-	{ 413, "413" }, { 415, "415" }, { 429, "429" }, { 500, "500" },
-	{ 503, "503" }, { 0, "other" }
-};
 
 static const char *const pools[MP__MAX] = { "primary", "replica" };
 
@@ -67,7 +54,7 @@ enum qerr
 metrics_shm_init(void)
 {
 
-	m = shm_alloc("metrics.1", sizeof(*m), NULL);
+	m = shm_alloc("metrics.2", sizeof(*m), NULL);
 	return m != NULL ? QERR_OK : QERR_IO;
 }
 
@@ -89,9 +76,7 @@ metrics_request(const struct req *r, double seconds)
 	if (m == NULL)
 		return;
 	ri = route_index(r->route);
-	for (si = 0; si < MS__MAX - 1; si++)
-		if (statuses[si].code == r->status)
-			break;
+	si = http_status_index(r->status);
 	atomic_fetch_add_explicit(&m->requests[ri][r->method][si], 1,
 	    memory_order_relaxed);
 	for (b = 0; b < METRICS_BUCKETS && seconds > bounds[b]; b++)
@@ -215,14 +200,17 @@ metrics_render(struct buf *b)
 	    "# TYPE quire_http_requests_total counter\n");
 	for (ri = 0; ri < METRICS_ROUTES; ri++)
 		for (mi = 0; mi < METHOD__MAX; mi++)
-			for (si = 0; si < MS__MAX; si++) {
+			for (si = 0; si < HTTP_STATUSES; si++) {
 				if ((v = get(&m->requests[ri][mi][si])) == 0)
 					continue;
 				buf_printf(b, "quire_http_requests_total{route=\"%s\","
-				    "method=\"%s\",status=\"%s\"} %llu\n",
-				    route_label(ri),
-				    req_method_name((enum http_method)mi),
-				    statuses[si].text, (unsigned long long)v);
+				    "method=\"%s\",status=\"", route_label(ri),
+				    req_method_name((enum http_method)mi));
+				if (http_status_at(si) != 0)
+					buf_putu(b, (unsigned)http_status_at(si));
+				else
+					buf_puts(b, "other");
+				buf_printf(b, "\"} %llu\n", (unsigned long long)v);
 			}
 	buf_puts(b, "# HELP quire_http_request_duration_seconds Time from "
 	    "accepting a request to its answer, by route template.\n"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "resp.h"
@@ -41,29 +42,6 @@ static const struct err_entry errs[ERR__MAX] = {
 	[ERR_SERVICE_UNAVAILABLE] = { 503, "SERVICE_UNAVAILABLE",
 	    "Database unavailable" },
 };
-
-const char *
-resp_reason(int status)
-{
-
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Unknown";
-	}
-}
 
 const char *
 resp_code(enum resp_err e)
@@ -223,7 +201,7 @@ render_head(struct req *r, struct buf *out, size_t blen)
 	buf_puts(out, "Status: ");
 	buf_putu(out, (unsigned)r->status);
 	buf_putc(out, ' ');
-	buf_puts(out, resp_reason(r->status));
+	buf_puts(out, http_reason(r->status));
 	buf_puts(out, "\r\nContent-Type: ");
 	buf_puts(out, r->raw_type != NULL && r->err == ERR_NONE ?
 	    r->raw_type : "application/json; charset=utf-8");

@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "conf.h"
+#include "http.h"
 #include "resp.h"
 #include "tap.h"
 #include "table.h"
@@ -602,7 +603,7 @@ test_reasons(void)
 	size_t	 i;
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-		tap_ok(strcmp(resp_reason(rows[i].status), rows[i].reason) ==
+		tap_ok(strcmp(http_reason(rows[i].status), rows[i].reason) ==
 		    0, rows[i].line, "reason of %d", rows[i].status);
 }
 
@@ -647,7 +648,7 @@ test_error_table(struct req *r)
 		resp_render(r, &out);
 		split(out.p, out.len, &an);
 		snprintf(want, sizeof(want), "%d %s", rows[i].status,
-		    resp_reason(rows[i].status));
+		    http_reason(rows[i].status));
 		tap_ok(strcmp(an.status, want) == 0, rows[i].line,
 		    "Status: %s", an.status);
 		j = json_loadb(an.body, an.body_len, 0, NULL);
