@@ -54,6 +54,7 @@ enum stmt {
 	STMT_ADMIN_USER_EMAILS,
 	STMT_ADMIN_EMAIL_LOWER_DROP,
 	STMT_ADMIN_USER_SET_EMAIL,
+	STMT_ADMIN_QUIET,
 	STMT__MAX
 };
 
@@ -81,5 +82,13 @@ struct stmt_setting {
 
 /* The fixed session settings; ends with a NULL name. */
 extern const struct stmt_setting stmt_settings[];
+
+/*
+ * The SET statements a worker's connection starts with: stmt_settings,
+ * then the statement and lock timeouts (timeout_ms; 0: none) and the
+ * idle-in-transaction timeout (twice that), into buf (sz bytes). Returns
+ * 0, or -1 when it does not fit.
+ */
+int	stmt_session_sql(char *buf, size_t sz, long timeout_ms);
 
 #endif

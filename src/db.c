@@ -227,29 +227,17 @@ db_classify(const char *st)
 	return QERR_DB;
 }
 
-/* Session settings every connection gets: stmt_settings, then conf's numbers. */
+/* Session settings every connection gets (stmt_session_sql), then the catalogue. */
 static int
 conn_setup(struct db *db, struct dbconn *c)
 {
 	char		 sql[512];
 	PGresult	*res;
-	size_t		 i, len = 0;
-	int		 ok, n;
+	size_t		 i;
+	int		 ok;
 
-	for (i = 0; stmt_settings[i].name != NULL; i++) {
-		n = snprintf(sql + len, sizeof(sql) - len, "SET %s = '%s'; ",
-		    stmt_settings[i].name, stmt_settings[i].value);
-		if (n < 0 || (size_t)n >= sizeof(sql) - len)
-			return -1;
-		len += (size_t)n;
-	}
-	n = snprintf(sql + len, sizeof(sql) - len,
-	    "SET statement_timeout = %ld; SET lock_timeout = %ld; "
-	    "SET idle_in_transaction_session_timeout = %ld",
-	    db->conf->statement_timeout_ms,
-	    db->conf->statement_timeout_ms,
-	    db->conf->statement_timeout_ms * 2);
-	if (n < 0 || (size_t)n >= sizeof(sql) - len)
+	if (stmt_session_sql(sql, sizeof(sql),
+	    db->conf->statement_timeout_ms) == -1)
 		return -1;
 	res = PQexec(c->conn, sql);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;

@@ -79,7 +79,7 @@ connect_primary(const char *url)
 		return NULL;
 	}
 	/* "already exists, skipping" notices are expected on every run. */
-	if (!simple(c, "SET client_min_messages = warning", "settings")) {
+	if (!simple(c, stmt_defs[STMT_ADMIN_QUIET].sql, "settings")) {
 		PQfinish(c);
 		return NULL;
 	}
@@ -306,7 +306,7 @@ apply(PGconn *c, const char *dir, const char *name)
 	    name);
 	params[0] = version;
 	sql = NULL;
-	if (!simple(c, "BEGIN", "begin"))
+	if (!simple(c, stmt_defs[STMT_BEGIN].sql, "begin"))
 		return -1;
 	rc = -1;
 	res = run(c, STMT_MIG_LOCK, NULL);
@@ -346,10 +346,10 @@ apply(PGconn *c, const char *dir, const char *name)
 	if (!good)
 		goto out;
 	/* A failed COMMIT has ended the transaction: nothing to roll back. */
-	return simple(c, "COMMIT", "commit") ? 1 : -1;
+	return simple(c, stmt_defs[STMT_COMMIT].sql, "commit") ? 1 : -1;
 out:
 	free(sql);
-	(void)simple(c, "ROLLBACK", "rollback");
+	(void)simple(c, stmt_defs[STMT_ROLLBACK].sql, "rollback");
 	return rc;
 }
 
@@ -473,7 +473,7 @@ create_admin(const char *url, const char *email, const char *name)
 		snprintf(nm, sizeof(nm), "%.*s", (int)nn, np);
 		params[0] = nm;
 		params[1] = em;
-		if (!simple(c, "BEGIN", "begin"))
+		if (!simple(c, stmt_defs[STMT_BEGIN].sql, "begin"))
 			goto out;
 		res = run(c, STMT_ADMIN_USER_INSERT, params);
 		if (!ok(res, "user") || PQntuples(res) != 1) {
@@ -490,7 +490,7 @@ create_admin(const char *url, const char *email, const char *name)
 			goto out;
 		}
 		PQclear(res);
-		if (!simple(c, "COMMIT", "commit"))
+		if (!simple(c, stmt_defs[STMT_COMMIT].sql, "commit"))
 			goto out;
 		printf("%s\n", nm);
 		rc = 0;

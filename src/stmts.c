@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "stmts.h"
 
@@ -250,4 +251,28 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	[STMT_ADMIN_USER_SET_EMAIL] = { "admin_user_set_email",
 	    "UPDATE users SET email = $2, updated_at = date_trunc('milliseconds', "
 	    "now()) WHERE id = $1", 2, STMT_ADMIN },
+	/* "already exists, skipping" notices are expected on every migrate. */
+	[STMT_ADMIN_QUIET] = { "admin_quiet",
+	    "SET client_min_messages = warning", 0, STMT_ADMIN | STMT_PLAIN },
 };
+
+int
+stmt_session_sql(char *buf, size_t sz, long timeout_ms)
+{
+	size_t	 i, len;
+	int	 n;
+
+	len = 0;
+	for (i = 0; stmt_settings[i].name != NULL; i++) {
+		n = snprintf(buf + len, sz - len, "SET %s = '%s'; ",
+		    stmt_settings[i].name, stmt_settings[i].value);
+		if (n < 0 || (size_t)n >= sz - len)
+			return -1;
+		len += (size_t)n;
+	}
+	n = snprintf(buf + len, sz - len,
+	    "SET statement_timeout = %ld; SET lock_timeout = %ld; "
+	    "SET idle_in_transaction_session_timeout = %ld",
+	    timeout_ms, timeout_ms, timeout_ms * 2);
+	return n < 0 || (size_t)n >= sz - len ? -1 : 0;
+}
