@@ -2,7 +2,7 @@
  * The database layer: persistent per-worker connections to the primary
  * and the replicas, the catalogue prepared once per connection, routing
  * of reads and writes (a replica's lag, and the caller's own writes:
- * r->min_lsn), reconnection with backoff. What is known of each server
+ * r->ryw.min_lsn), reconnection with backoff. What is known of each server
  * is shared by the host's workers, in the shared segment (shm.h).
  */
 #ifndef QUIRE_DB_H
@@ -61,7 +61,7 @@ void		 db_close(struct db *);
  * Reads (DB_READ) go to a replica when one is healthy and are retried
  * once on a fresh connection; inside a transaction everything goes to
  * the primary. On QERR_OK *res is owned by r's arena. Records the pool
- * used in r->pool.
+ * used in r->out.pool.
  */
 enum qerr	 db_exec(struct req *r, enum db_target, enum stmt,
 		    const char *const *params, PGresult **res) QUIRE_WUR;

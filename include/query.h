@@ -47,7 +47,7 @@ extern const struct query_spec query_posts;
 #define QUERY_CURSOR_TS_MAX	40
 
 /*
- * Parses r->query against spec into out (spec->nparams entries). Returns
+ * Parses r->in.query against spec into out (spec->nparams entries). Returns
  * QERR_OK, QERR_INVAL with details added to r (field = parameter name),
  * or QERR_NOMEM. "cursor" together with "offset" is refused.
  */

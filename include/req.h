@@ -38,48 +38,59 @@ struct fieldval;
 /* Reads up to n bytes of the body; returns bytes read, 0 at the end, -1 on error. */
 typedef long (*req_reader)(void *ctx, char *dst, size_t n);
 
-struct req {
-	struct arena		*arena;
-	const struct conf	*conf;
-	struct db		*db;
+/* What the request brought: its CGI parameters, its path and its body. */
+struct req_input {
 	char			**envp;		/* CGI parameters, borrowed */
 	req_reader		 read;
 	void			*read_ctx;
-
 	const char		*method_name;
 	enum http_method	 method;
 	const char		*path;		/* routed path (no /v1, no trailing /) */
 	const char		*query;		/* raw QUERY_STRING, never NULL */
 	char			 reqid[REQID_MAX + 1];
 	double			 t_start;	/* monotonic seconds */
-
-	const struct route	*route;
-	const char		*id;		/* the :id path segment, or NULL */
-
 	char			*body;		/* arena, NUL-terminated */
 	size_t			 body_len;
 	int			 input_done;	/* no body, or all of it read */
 	json_t			*json;		/* parsed body, freed by the arena */
-	struct fieldval		*fields;	/* validated body fields */
+	const char		*client_addr;	/* auth_client_addr(), once known */
+};
 
-	struct session		*sess;		/* NULL when anonymous */
+/* Read-your-writes (ryw.h): what this request needs and what it wrote. */
+struct req_ryw {
 	uint64_t		 min_lsn;	/* replicas serving reads must have replayed this */
 	int			 wrote;		/* a write committed during this request */
 	int			 revoked;	/* the write ended or changed sessions */
-	const char		*client_addr;	/* auth_client_addr(), once known */
-	const char		*ryw_key;	/* the caller's token hash: its writes' key */
+	const char		*key;		/* the caller's token hash: its writes' key */
 	uint64_t		 lsn_after;	/* WAL end after the last write, if read with it */
+};
 
+/* The answer being built (resp.h), and what it cost. */
+struct req_output {
 	int			 status;
 	enum resp_err		 err;		/* ERR_NONE on success */
 	struct buf		 data;		/* success: the data value; error: message */
 	struct buf		 meta;		/* list meta object, empty if none */
 	struct buf		 details;	/* validation details array body */
 	struct buf		 hdrs;		/* extra header lines, CRLF-terminated */
-	struct buf		 json_out;	/* the rendered JSON body */
+	struct buf		 json_out;	/* an error's JSON body */
+	const char		*raw_type;	/* success body is data as is, of this type */
 	const char		*pool;		/* "primary"/"replica" or NULL */
 	char			 sqlstate[6];	/* of the last failed statement, or "" */
-	const char		*raw_type;	/* success body is r->data as is, of this type */
+};
+
+struct req {
+	struct arena		*arena;
+	const struct conf	*conf;
+	struct db		*db;
+
+	struct req_input	 in;
+	const struct route	*route;
+	const char		*id;		/* the :id path segment, or NULL */
+	struct fieldval		*fields;	/* validated body fields */
+	struct session		*sess;		/* NULL when anonymous */
+	struct req_ryw		 ryw;
+	struct req_output	 out;
 };
 
 /* Sets up the recyclable parts once per worker. */

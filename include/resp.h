@@ -38,7 +38,7 @@ void	resp_list_meta(struct req *, long limit, long offset, const char *cursor);
 
 /*
  * Starts a success answer that is not wrapped in the envelope: the
- * caller writes the whole body of the given media type into r->data.
+ * caller writes the whole body of the given media type into r->out.data.
  */
 void	resp_raw(struct req *, const char *content_type);
 
@@ -59,7 +59,7 @@ struct resp_out {
 
 /*
  * Renders r's complete CGI answer (Status line, headers, blank line,
- * body). A list page goes out from r->data where the handler wrote it,
+ * body). A list page goes out from r->out.data where the handler wrote it,
  * never copied. On a builder failure the answer becomes a bare 500
  * envelope, so something valid is always sent.
  * Every 500 is counted and logged with the request id and SQLSTATE.

@@ -4,7 +4,7 @@
  * that every worker of the host sees, and the floor that every session
  * inherits (entries pushed out of the table, revocations). A request
  * with a session reads from a replica only once it has replayed that
- * far (r->min_lsn, which db.c honours).
+ * far (r->ryw.min_lsn, which db.c honours).
  */
 #ifndef QUIRE_RYW_H
 #define QUIRE_RYW_H
@@ -24,26 +24,26 @@ enum qerr	 ryw_shm_init(void) QUIRE_WUR;
 
 /*
  * The request comes with a session token whose hash is hash: its
- * writes will be recorded under it (r->ryw_key, copied into the arena).
+ * writes will be recorded under it (r->ryw.key, copied into the arena).
  * Returns QERR_OK or QERR_NOMEM.
  */
 enum qerr	 ryw_caller(struct req *, const char *hash) QUIRE_WUR;
 
 /*
- * Sets r->min_lsn for the session check: a replica that has replayed
+ * Sets r->ryw.min_lsn for the session check: a replica that has replayed
  * every revocation (the floor). The caller's own later writes (posts,
  * say) do not change its session row, so they do not hold it back.
  */
 void		 ryw_need_floor(struct req *);
 
-/* Sets r->min_lsn for the rest of the request: the caller's own writes. */
+/* Sets r->ryw.min_lsn for the rest of the request: the caller's own writes. */
 void		 ryw_need_own(struct req *);
 
 /*
  * After the handler: when the request committed a write, records the
- * primary's WAL position under the caller's session (r->ryw_key), and
+ * primary's WAL position under the caller's session (r->ryw.key), and
  * raises the floor when the write ended or changed sessions
- * (r->revoked), so that later reads go to a replica only once it has
+ * (r->ryw.revoked), so that later reads go to a replica only once it has
  * replayed that far.
  */
 void		 ryw_note_writes(struct req *);

@@ -107,12 +107,12 @@ check_body(struct req *r)
 	}
 	if (!req_is_json(req_param(r, "CONTENT_TYPE")))
 		return resp_error(r, ERR_UNSUPPORTED_MEDIA_TYPE, NULL);
-	if (too_deep(r->body, r->body_len))
+	if (too_deep(r->in.body, r->in.body_len))
 		return resp_error(r, ERR_INVALID_JSON, "JSON nested too deeply");
 	failed = mem_failures();
-	j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	j = json_loadb(r->in.body, r->in.body_len, JSON_REJECT_DUPLICATES, &jerr);
 	/* The body may hold a password: keep no copy past parsing. */
-	sodium_memzero(r->body, r->body_len);
+	sodium_memzero(r->in.body, r->in.body_len);
 	if (j == NULL)
 		/* Running out of memory is ours to answer for, not the body's. */
 		return mem_failures() != failed ? resp_qerr(r, QERR_NOMEM) :
@@ -125,7 +125,7 @@ check_body(struct req *r)
 		resp_detail(r, "(body)", "has too many fields");
 		return resp_error(r, ERR_VALIDATION, NULL);
 	}
-	r->json = j;
+	r->in.json = j;
 	switch ((e = valid_body(r, r->route->body, j))) {
 	case QERR_OK:
 		return 0;
@@ -147,7 +147,7 @@ app_handle(struct req *r)
 	/* TEST ONLY: off unless QUIRE_TEST_HOOKS=1 at start-up (shm.h). */
 	if (shm_test_hooks())
 		shm_test_hook(req_param(r, "HTTP_X_QUIRE_TEST"));
-	switch (route_match(routes, nroutes, r->method, r->path, &rt, &id,
+	switch (route_match(routes, nroutes, r->in.method, r->in.path, &rt, &id,
 	    &idlen, allow, sizeof(allow))) {
 	case ROUTE_NOT_FOUND:
 		resp_error(r, ERR_NOT_FOUND, "No such route");
@@ -170,7 +170,7 @@ app_handle(struct req *r)
 		return;
 	(void)rt->handler(r);
 	/* Before the answer goes out: no worker may vouch for the old state. */
-	if (r->wrote && r->revoked)
+	if (r->ryw.wrote && r->ryw.revoked)
 		sesscache_invalidate();
 	ryw_note_writes(r);
 }

@@ -280,8 +280,8 @@ auth_resolve(struct req *r)
 	if ((e = db_exec(r, DB_READ, STMT_SESSION_LOOKUP, params, &res)) != QERR_OK)
 		return e;
 	/* A session created a moment ago may not have reached the replica. */
-	if (PQntuples(res) == 0 && r->pool != NULL &&
-	    strcmp(r->pool, "replica") == 0 &&
+	if (PQntuples(res) == 0 && r->out.pool != NULL &&
+	    strcmp(r->out.pool, "replica") == 0 &&
 	    (e = db_exec(r, DB_PRIMARY, STMT_SESSION_LOOKUP, params, &res)) != QERR_OK)
 		return e;
 	if (PQntuples(res) != 1)
@@ -332,8 +332,8 @@ auth_origin_ok(const struct req *r)
 
 	if (r->sess == NULL || !r->sess->via_cookie)
 		return 0;
-	if (r->method != METHOD_POST && r->method != METHOD_PATCH &&
-	    r->method != METHOD_DELETE)
+	if (r->in.method != METHOD_POST && r->in.method != METHOD_PATCH &&
+	    r->in.method != METHOD_DELETE)
 		return 0;
 	if ((origin = req_param(r, "HTTP_ORIGIN")) == NULL)
 		return 0;
@@ -345,14 +345,14 @@ auth_client_addr(struct req *r)
 {
 	char	*out;
 
-	if (r->client_addr != NULL)
-		return r->client_addr;
+	if (r->in.client_addr != NULL)
+		return r->in.client_addr;
 	if ((out = arena_alloc(r->arena, XFF_ADDR_MAX)) == NULL)
 		return "unknown";
-	r->client_addr = xff_client(req_param(r, "REMOTE_ADDR"),
+	r->in.client_addr = xff_client(req_param(r, "REMOTE_ADDR"),
 	    req_param(r, "HTTP_X_FORWARDED_FOR"), r->conf->proxies,
 	    r->conf->nproxies, out);
-	return r->client_addr;
+	return r->in.client_addr;
 }
 
 void

@@ -425,7 +425,7 @@ pick(struct req *r, enum db_target t, const struct stmt_def *d)
 	if (read) {
 		for (i = 0; i < db->nreplicas; i++) {
 			k = (db->next_replica + i) % db->nreplicas;
-			if (replica_usable(db, k, r->min_lsn)) {
+			if (replica_usable(db, k, r->ryw.min_lsn)) {
 				/* Spread the next read over the others. */
 				db->next_replica = (k + 1) % db->nreplicas;
 				return &db->replicas[k];
@@ -441,10 +441,10 @@ pick(struct req *r, enum db_target t, const struct stmt_def *d)
 	 * as it has this client's own writes: give it a moment to replay
 	 * them.
 	 */
-	until = req_now() + (r->min_lsn > 0 ? RYW_WAIT : 0);
+	until = req_now() + (r->ryw.min_lsn > 0 ? RYW_WAIT : 0);
 	for (;;) {
 		for (i = 0; i < db->nreplicas; i++)
-			if (replica_has(db, i, r->min_lsn))
+			if (replica_has(db, i, r->ryw.min_lsn))
 				return &db->replicas[i];
 		if (req_now() >= until)
 			return NULL;
@@ -537,7 +537,7 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 	*res = NULL;
 	/* Read-your-writes needs the WAL position after a lone write. */
 	with_lsn = (d->flags & STMT_WRITE) && !(d->flags & STMT_PLAIN) &&
-	    !db->in_tx && db->nreplicas > 0 && r->ryw_key != NULL;
+	    !db->in_tx && db->nreplicas > 0 && r->ryw.key != NULL;
 	/* Reads are idempotent, and so is a BEGIN: one retry on a fresh connection. */
 	retryable = ((d->flags & STMT_READ) || s == STMT_BEGIN) && !db->in_tx;
 	for (attempt = 0; ; attempt++) {
@@ -565,13 +565,13 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 		if (pr != NULL && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
 			if (db->conf->slow_query_ms > 0 &&
 			    ms >= (double)db->conf->slow_query_ms)
-				log_msg(LVL_WARN, r->reqid, "slow query %s on %s: "
+				log_msg(LVL_WARN, r->in.reqid, "slow query %s on %s: "
 				    "%.1f ms", d->name, c->name, ms);
-			r->pool = c->name;
+			r->out.pool = c->name;
 			metrics_statement(c->is_replica, (d->flags & STMT_WRITE) != 0);
 			if ((d->flags & STMT_WRITE) && !db->in_tx) {
-				r->wrote = 1;
-				r->lsn_after = lsn;
+				r->ryw.wrote = 1;
+				r->ryw.lsn_after = lsn;
 			}
 			if (arena_defer(r->arena, clear_result, pr) != QERR_OK)
 				return QERR_NOMEM;
@@ -584,8 +584,8 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 		e = db_classify(state);
 		c->errors++;
 		/* For the log line of a 500 (resp_render); 08000: no answer. */
-		memcpy(r->sqlstate, state != NULL && strlen(state) == 5 ?
-		    state : "08000", sizeof(r->sqlstate));
+		memcpy(r->out.sqlstate, state != NULL && strlen(state) == 5 ?
+		    state : "08000", sizeof(r->out.sqlstate));
 		/*
 		 * A conflict is the request's doing, not the database's. Input
 		 * the database refused (class 22) should have been refused by
@@ -594,7 +594,7 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 		if (e != QERR_CONFLICT && e != QERR_NOTFOUND)
 			metrics_db_error(c->is_replica);
 		if (e != QERR_CONFLICT && e != QERR_NOTFOUND)
-			log_msg(e == QERR_DB_DOWN ? LVL_WARN : LVL_ERROR, r->reqid,
+			log_msg(e == QERR_DB_DOWN ? LVL_WARN : LVL_ERROR, r->in.reqid,
 			    "%s on %s failed: %s %s", d->name, c->name,
 			    state != NULL ? state : "connection lost",
 			    pr != NULL ? PQresultErrorField(pr,
@@ -633,8 +633,8 @@ db_commit(struct req *r)
 	e = db_exec(r, DB_PRIMARY, STMT_COMMIT, NULL, &res);
 	r->db->in_tx = 0;
 	if (e == QERR_OK) {
-		r->wrote = 1;
-		r->lsn_after = 0;
+		r->ryw.wrote = 1;
+		r->ryw.lsn_after = 0;
 	}
 	/* A COMMIT whose answer was lost may or may not have happened. */
 	return e;

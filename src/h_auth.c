@@ -67,7 +67,7 @@ rate_limit(struct req *r, const char *email)
 	}
 	/* Old windows are dead weight; whoever is limited pays to sweep them. */
 	if (db_exec(r, DB_PRIMARY, STMT_RATE_PURGE, NULL, &res) != QERR_OK)
-		log_msg(LVL_WARN, r->reqid, "rate limit sweep failed");
+		log_msg(LVL_WARN, r->in.reqid, "rate limit sweep failed");
 	return resp_error(r, ERR_RATE_LIMITED, NULL);
 }
 
@@ -126,7 +126,7 @@ session_answer(struct req *r, int status, const struct user *u,
 	jw_str(&w, expires);
 	jw_obj_end(&w);
 	auth_set_cookie(r, token);
-	return r->status;
+	return r->out.status;
 }
 
 int
@@ -190,12 +190,12 @@ h_auth_login(struct req *r)
 		params[0] = PQgetvalue(res, 0, USER_NCOLS);
 		params[1] = newhash;
 		if (db_exec(r, DB_PRIMARY, STMT_ACCOUNT_REHASH, params, &ures) != QERR_OK)
-			log_msg(LVL_WARN, r->reqid, "password rehash failed");
+			log_msg(LVL_WARN, r->in.reqid, "password rehash failed");
 		sodium_memzero(newhash, sizeof(newhash));
 	}
 	params[0] = u.id;
 	if (db_exec(r, DB_PRIMARY, STMT_SESSIONS_PURGE_USER, params, &ures) != QERR_OK)
-		log_msg(LVL_WARN, r->reqid, "expired session sweep failed");
+		log_msg(LVL_WARN, r->in.reqid, "expired session sweep failed");
 	if ((e = session_create(r, u.id, token, expires)) != QERR_OK)
 		return resp_qerr(r, e);
 	return session_answer(r, 200, &u, token, expires);
@@ -212,12 +212,12 @@ h_auth_logout(struct req *r)
 	params[0] = r->sess->id;
 	if ((e = db_exec(r, DB_PRIMARY, STMT_SESSION_DELETE, params, &res)) != QERR_OK)
 		return resp_qerr(r, e);
-	r->revoked = 1;
+	r->ryw.revoked = 1;
 	resp_ok(r, 200, &w);
 	jw_obj(&w);
 	jw_obj_end(&w);
 	auth_set_cookie(r, NULL);
-	return r->status;
+	return r->out.status;
 }
 
 int
@@ -237,5 +237,5 @@ h_auth_me(struct req *r)
 	jw_str(&w, r->sess->created_at);
 	jw_obj_end(&w);
 	jw_obj_end(&w);
-	return r->status;
+	return r->out.status;
 }

@@ -26,7 +26,7 @@ h_ops_health(struct req *r)
 	jw_key(&w, "uptimeSeconds");
 	jw_int(&w, (long long)(req_now() - h_ops_started));
 	jw_obj_end(&w);
-	return r->status;
+	return r->out.status;
 }
 
 /* One server as /health/db saw it. */
@@ -105,12 +105,12 @@ h_ops_health_db(struct req *r)
 	}
 	if (n == 0)
 		check(r->db, NULL, &reps[0]);
-	r->pool = NULL;
+	r->out.pool = NULL;
 	status = !prim.up ? "down" : rup ? "ok" : "degraded";
 	if (!prim.up) {
 		/* The error envelope, with the same data beside it (resp.c). */
 		resp_error(r, ERR_SERVICE_UNAVAILABLE, "Primary database unavailable");
-		jw_init(&w, &r->meta);
+		jw_init(&w, &r->out.meta);
 	} else
 		resp_ok(r, 200, &w);
 	jw_obj(&w);
@@ -118,7 +118,7 @@ h_ops_health_db(struct req *r)
 	jw_str(&w, status);
 	servers(&w, &prim, reps, n);
 	jw_obj_end(&w);
-	return r->status;
+	return r->out.status;
 }
 
 int
@@ -126,8 +126,8 @@ h_ops_metrics(struct req *r)
 {
 
 	resp_raw(r, "text/plain; version=0.0.4; charset=utf-8");
-	metrics_render(&r->data);
-	return r->status;
+	metrics_render(&r->out.data);
+	return r->out.status;
 }
 
 int
@@ -135,6 +135,6 @@ h_ops_openapi(struct req *r)
 {
 
 	resp_raw(r, "application/json; charset=utf-8");
-	buf_append(&r->data, openapi_json, openapi_json_len);
-	return r->status;
+	buf_append(&r->out.data, openapi_json, openapi_json_len);
+	return r->out.status;
 }

@@ -94,7 +94,7 @@ post_answer(struct req *r, int status, const PGresult *res)
 		return resp_qerr(r, QERR_DB);
 	resp_ok(r, status, &w);
 	post_json(&w, &p);
-	return r->status;
+	return r->out.status;
 }
 
 int
@@ -108,7 +108,7 @@ h_posts_get(struct req *r)
 		return st;
 	resp_ok(r, 200, &w);
 	post_json(&w, &p);
-	return r->status;
+	return r->out.status;
 }
 
 int
@@ -156,7 +156,7 @@ h_posts_patch(struct req *r)
 	    !f[POST_PUBLISHED].present) {
 		resp_ok(r, 200, &w);
 		post_json(&w, &p);
-		return r->status;
+		return r->out.status;
 	}
 	params[0] = p.id;
 	params[1] = f[POST_TITLE].present ? f[POST_TITLE].s : NULL;
@@ -192,5 +192,5 @@ h_posts_delete(struct req *r)
 	jw_key(&w, "id");
 	jw_str(&w, PQgetvalue(res, 0, 0));
 	jw_obj_end(&w);
-	return r->status;
+	return r->out.status;
 }

@@ -65,7 +65,7 @@ user_answer(struct req *r, int status, const struct user *u)
 
 	resp_ok(r, status, &w);
 	user_json(&w, u, auth_is_admin(r) || auth_is_self(r, u->id));
-	return r->status;
+	return r->out.status;
 }
 
 int
@@ -159,7 +159,7 @@ h_users_patch(struct req *r)
 	if ((e = db_commit(r)) != QERR_OK)
 		goto fail;
 	/* Sessions carry the user's role and may have ended: no stale vouching. */
-	r->revoked = 1;
+	r->ryw.revoked = 1;
 	sodium_memzero(hash, sizeof(hash));
 	return user_answer(r, 200, &u);
 fail:
@@ -185,7 +185,7 @@ h_users_delete(struct req *r)
 		return resp_qerr(r, e);
 	if (PQntuples(res) != 1)
 		return resp_error(r, ERR_NOT_FOUND, "User not found");
-	r->revoked = 1;
+	r->ryw.revoked = 1;
 	if (auth_is_self(r, u.id) && r->sess->via_cookie)
 		auth_set_cookie(r, NULL);
 	resp_ok(r, 200, &w);
@@ -193,5 +193,5 @@ h_users_delete(struct req *r)
 	jw_key(&w, "id");
 	jw_str(&w, PQgetvalue(res, 0, 0));
 	jw_obj_end(&w);
-	return r->status;
+	return r->out.status;
 }

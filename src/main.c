@@ -158,13 +158,13 @@ serve(const struct conf *conf)
 			resp_render_iov(&r, &out, &ro);
 			if (buf_err(&out) == QERR_OK)
 				fcgi_send(&fc, &ro);
-			ms = (req_now() - r.t_start) * 1000.0;
+			ms = (req_now() - r.in.t_start) * 1000.0;
 			metrics_request(&r, ms / 1000.0);
-			log_request(r.method_name, r.route != NULL ?
-			    r.route->path : NULL, r.path, r.status, ms, r.reqid,
-			    r.pool);
+			log_request(r.in.method_name, r.route != NULL ?
+			    r.route->path : NULL, r.in.path, r.out.status, ms, r.in.reqid,
+			    r.out.pool);
 		}
-		keep = fcgi_end(&fc, r.input_done, r.reqid);
+		keep = fcgi_end(&fc, r.in.input_done, r.in.reqid);
 		req_end(&r);
 		buf_trim(&out, OUT_KEEP);
 		if (keep < 0)

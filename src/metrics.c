@@ -76,8 +76,8 @@ metrics_request(const struct req *r, double seconds)
 	if (m == NULL)
 		return;
 	ri = route_index(r->route);
-	si = http_status_index(r->status);
-	atomic_fetch_add_explicit(&m->requests[ri][r->method][si], 1,
+	si = http_status_index(r->out.status);
+	atomic_fetch_add_explicit(&m->requests[ri][r->in.method][si], 1,
 	    memory_order_relaxed);
 	for (b = 0; b < METRICS_BUCKETS && seconds > bounds[b]; b++)
 		continue;

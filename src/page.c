@@ -32,7 +32,7 @@ page_answer(struct req *r, const PGresult *res, const struct qval *limit,
 	resp_ok(r, 200, &w);
 	jw_arr(&w);
 	for (i = 0; i < shown; i++) {
-		before = r->data.len;
+		before = r->out.data.len;
 		if (item(r, &w, res, i) == -1)
 			return resp_error(r, ERR_INTERNAL, NULL);
 		/*
@@ -40,8 +40,8 @@ page_answer(struct req *r, const PGresult *res, const struct qval *limit,
 		 * ends: one account's huge posts must not make every reader's
 		 * page (and a worker's memory) huge. One item always goes out.
 		 */
-		if (i > 0 && r->data.len > max) {
-			buf_truncate(&r->data, before);
+		if (i > 0 && r->out.data.len > max) {
+			buf_truncate(&r->out.data, before);
 			shown = i;
 			break;
 		}
@@ -56,7 +56,7 @@ page_answer(struct req *r, const PGresult *res, const struct qval *limit,
 			return resp_qerr(r, QERR_NOMEM);
 	}
 	resp_list_meta(r, limit->n, cursor->present ? 0 : offset->n, next);
-	return r->status;
+	return r->out.status;
 }
 
 int

@@ -243,7 +243,7 @@ query_parse(struct req *r, const struct query_spec *spec, struct qval *out)
 		out[i].n = spec->params[i].def;
 	bad = 0;
 	seen = 0;
-	for (p = r->query; *p != '\0'; p = *amp ? amp + 1 : amp) {
+	for (p = r->in.query; *p != '\0'; p = *amp ? amp + 1 : amp) {
 		amp = p + strcspn(p, "&");
 		if (amp == p)
 			continue;

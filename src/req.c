@@ -75,11 +75,11 @@ req_setup(struct req *r, const struct conf *c, struct db *db, struct arena *a)
 	r->conf = c;
 	r->db = db;
 	r->arena = a;
-	buf_init(&r->data, BOUND_RESPONSE / 2);
-	buf_init(&r->meta, 4096);
-	buf_init(&r->details, 65536);
-	buf_init(&r->hdrs, 16384);
-	buf_init(&r->json_out, BOUND_RESPONSE / 2);
+	buf_init(&r->out.data, BOUND_RESPONSE / 2);
+	buf_init(&r->out.meta, 4096);
+	buf_init(&r->out.details, 65536);
+	buf_init(&r->out.hdrs, 16384);
+	buf_init(&r->out.json_out, BOUND_RESPONSE / 2);
 	return QERR_OK;
 }
 
@@ -87,11 +87,11 @@ void
 req_teardown(struct req *r)
 {
 
-	buf_free(&r->data);
-	buf_free(&r->meta);
-	buf_free(&r->details);
-	buf_free(&r->hdrs);
-	buf_free(&r->json_out);
+	buf_free(&r->out.data);
+	buf_free(&r->out.meta);
+	buf_free(&r->out.details);
+	buf_free(&r->out.hdrs);
+	buf_free(&r->out.json_out);
 }
 
 const char *
@@ -101,7 +101,7 @@ req_param(const struct req *r, const char *name)
 	char		**e;
 	size_t		  n;
 
-	if (r->envp == NULL)
+	if (r->in.envp == NULL)
 		return NULL;
 	n = strlen(name);
 	/*
@@ -110,7 +110,7 @@ req_param(const struct req *r, const char *name)
 	 * X-Forwarded-For line after whatever the client sent.
 	 */
 	v = NULL;
-	for (e = r->envp; *e != NULL; e++)
+	for (e = r->in.envp; *e != NULL; e++)
 		if (**e == *name && strncmp(*e, name, n) == 0 && (*e)[n] == '=')
 			v = *e + n + 1;
 	return v;
@@ -189,51 +189,51 @@ req_begin(struct req *r, char **envp, req_reader rd, void *ctx)
 {
 	const char	*id, *q;
 
-	r->t_start = req_now();
-	r->envp = envp;
-	r->read = rd;
-	r->read_ctx = ctx;
-	r->status = 0;
-	r->err = ERR_NONE;
+	r->in.t_start = req_now();
+	r->in.envp = envp;
+	r->in.read = rd;
+	r->in.read_ctx = ctx;
+	r->out.status = 0;
+	r->out.err = ERR_NONE;
 	r->route = NULL;
 	r->id = NULL;
-	r->body = NULL;
-	r->body_len = 0;
+	r->in.body = NULL;
+	r->in.body_len = 0;
 	q = req_param(r, "CONTENT_LENGTH");
-	r->input_done = q == NULL || q[0] == '\0' || strcmp(q, "0") == 0;
-	r->json = NULL;
+	r->in.input_done = q == NULL || q[0] == '\0' || strcmp(q, "0") == 0;
+	r->in.json = NULL;
 	r->fields = NULL;
 	r->sess = NULL;
-	r->min_lsn = 0;
-	r->wrote = 0;
-	r->revoked = 0;
-	r->client_addr = NULL;
-	r->ryw_key = NULL;
-	r->lsn_after = 0;
-	r->pool = NULL;
-	r->sqlstate[0] = '\0';
-	r->raw_type = NULL;
-	buf_reset(&r->data);
-	buf_reset(&r->meta);
-	buf_reset(&r->details);
-	buf_reset(&r->hdrs);
+	r->ryw.min_lsn = 0;
+	r->ryw.wrote = 0;
+	r->ryw.revoked = 0;
+	r->in.client_addr = NULL;
+	r->ryw.key = NULL;
+	r->ryw.lsn_after = 0;
+	r->out.pool = NULL;
+	r->out.sqlstate[0] = '\0';
+	r->out.raw_type = NULL;
+	buf_reset(&r->out.data);
+	buf_reset(&r->out.meta);
+	buf_reset(&r->out.details);
+	buf_reset(&r->out.hdrs);
 
 	id = req_param(r, "HTTP_X_REQUEST_ID");
 	if (id != NULL && req_id_sane(id))
-		memcpy(r->reqid, id, strlen(id) + 1);
+		memcpy(r->in.reqid, id, strlen(id) + 1);
 	else
-		new_reqid(r->reqid);
+		new_reqid(r->in.reqid);
 
-	r->method_name = req_param(r, "REQUEST_METHOD");
-	if (r->method_name == NULL)
-		r->method_name = "GET";
-	r->method = req_method(r->method_name);
+	r->in.method_name = req_param(r, "REQUEST_METHOD");
+	if (r->in.method_name == NULL)
+		r->in.method_name = "GET";
+	r->in.method = req_method(r->in.method_name);
 	q = req_param(r, "QUERY_STRING");
-	r->query = q != NULL ? q : "";
-	r->path = req_route_path(r->arena, req_param(r, "PATH_INFO"),
+	r->in.query = q != NULL ? q : "";
+	r->in.path = req_route_path(r->arena, req_param(r, "PATH_INFO"),
 	    req_param(r, "REQUEST_URI"), req_param(r, "SCRIPT_NAME"));
-	if (r->path == NULL) {
-		r->path = "/";
+	if (r->in.path == NULL) {
+		r->in.path = "/";
 		return QERR_NOMEM;
 	}
 	return QERR_OK;
@@ -245,14 +245,14 @@ req_end(struct req *r)
 
 	/* The arena frees the body and runs json_decref for us. */
 	arena_reset(r->arena);
-	r->envp = NULL;
-	r->json = NULL;
+	r->in.envp = NULL;
+	r->in.json = NULL;
 	r->sess = NULL;
-	buf_trim(&r->data, BUF_KEEP);
-	buf_trim(&r->meta, BUF_KEEP);
-	buf_trim(&r->details, BUF_KEEP);
-	buf_trim(&r->hdrs, BUF_KEEP);
-	buf_trim(&r->json_out, BUF_KEEP);
+	buf_trim(&r->out.data, BUF_KEEP);
+	buf_trim(&r->out.meta, BUF_KEEP);
+	buf_trim(&r->out.details, BUF_KEEP);
+	buf_trim(&r->out.hdrs, BUF_KEEP);
+	buf_trim(&r->out.json_out, BUF_KEEP);
 }
 
 int
@@ -290,15 +290,15 @@ req_read_body(struct req *r)
 			return QERR_TOOBIG;
 		len = (size_t)v;
 	}
-	if ((r->body = arena_alloc(r->arena, len + 1)) == NULL)
+	if ((r->in.body = arena_alloc(r->arena, len + 1)) == NULL)
 		return QERR_NOMEM;
 	for (got = 0; got < len; got += (size_t)n) {
-		n = r->read(r->read_ctx, r->body + got, len - got);
+		n = r->in.read(r->in.read_ctx, r->in.body + got, len - got);
 		if (n <= 0)
 			return QERR_IO;
 	}
-	r->body[len] = '\0';
-	r->body_len = len;
-	r->input_done = 1;
+	r->in.body[len] = '\0';
+	r->in.body_len = len;
+	r->in.input_done = 1;
 	return QERR_OK;
 }

@@ -54,14 +54,14 @@ int
 resp_error(struct req *r, enum resp_err e, const char *msg)
 {
 
-	r->status = errs[e].status;
-	r->err = e;
-	buf_reset(&r->data);
-	buf_reset(&r->meta);
-	buf_puts(&r->data, msg != NULL ? msg : errs[e].message);
+	r->out.status = errs[e].status;
+	r->out.err = e;
+	buf_reset(&r->out.data);
+	buf_reset(&r->out.meta);
+	buf_puts(&r->out.data, msg != NULL ? msg : errs[e].message);
 	if (e != ERR_VALIDATION)
-		buf_reset(&r->details);
-	return r->status;
+		buf_reset(&r->out.details);
+	return r->out.status;
 }
 
 int
@@ -89,7 +89,7 @@ resp_detail(struct req *r, const char *field, const char *msg)
 	size_t		 n;
 
 	/* A hostile body with thousands of bad keys gets a bounded answer. */
-	if (r->details.len > BOUND_DETAILS)
+	if (r->out.details.len > BOUND_DETAILS)
 		return;
 	n = strlen(field);
 	if (n > 128) {
@@ -97,10 +97,10 @@ resp_detail(struct req *r, const char *field, const char *msg)
 		while (n > 0 && ((unsigned char)field[n] & 0xc0) == 0x80)
 			n--;
 	}
-	jw_init(&w, &r->details);
+	jw_init(&w, &r->out.details);
 	/* Continue the array in place: a comma when it already has items. */
-	if (r->details.len > 0)
-		buf_putc(&r->details, ',');
+	if (r->out.details.len > 0)
+		buf_putc(&r->out.details, ',');
 	jw_obj(&w);
 	jw_key(&w, "field");
 	jw_strn(&w, field, n);
@@ -113,20 +113,20 @@ void
 resp_ok(struct req *r, int status, struct jw *w)
 {
 
-	r->status = status;
-	r->err = ERR_NONE;
-	buf_reset(&r->data);
-	jw_init(w, &r->data);
+	r->out.status = status;
+	r->out.err = ERR_NONE;
+	buf_reset(&r->out.data);
+	jw_init(w, &r->out.data);
 }
 
 void
 resp_raw(struct req *r, const char *type)
 {
 
-	r->status = 200;
-	r->err = ERR_NONE;
-	r->raw_type = type;
-	buf_reset(&r->data);
+	r->out.status = 200;
+	r->out.err = ERR_NONE;
+	r->out.raw_type = type;
+	buf_reset(&r->out.data);
 }
 
 void
@@ -134,8 +134,8 @@ resp_list_meta(struct req *r, long limit, long offset, const char *cursor)
 {
 	struct jw	 w;
 
-	buf_reset(&r->meta);
-	jw_init(&w, &r->meta);
+	buf_reset(&r->out.meta);
+	jw_init(&w, &r->out.meta);
 	jw_obj(&w);
 	jw_key(&w, "limit");
 	jw_int(&w, limit);
@@ -150,10 +150,10 @@ void
 resp_header(struct req *r, const char *name, const char *value)
 {
 
-	buf_puts(&r->hdrs, name);
-	buf_append(&r->hdrs, ": ", 2);
-	buf_puts(&r->hdrs, value);
-	buf_append(&r->hdrs, "\r\n", 2);
+	buf_puts(&r->out.hdrs, name);
+	buf_append(&r->out.hdrs, ": ", 2);
+	buf_puts(&r->out.hdrs, value);
+	buf_append(&r->out.hdrs, "\r\n", 2);
 }
 
 /* The JSON body for the current state of r. */
@@ -161,34 +161,34 @@ static void
 render_body(struct req *r, struct buf *b)
 {
 
-	if (r->err == ERR_NONE) {
+	if (r->out.err == ERR_NONE) {
 		buf_puts(b, "{\"success\":true,\"data\":");
-		if (r->data.len > 0)
-			buf_append(b, r->data.p, r->data.len);
+		if (r->out.data.len > 0)
+			buf_append(b, r->out.data.p, r->out.data.len);
 		else
 			buf_puts(b, "{}");
-		if (r->meta.len > 0) {
+		if (r->out.meta.len > 0) {
 			buf_puts(b, ",\"meta\":");
-			buf_append(b, r->meta.p, r->meta.len);
+			buf_append(b, r->out.meta.p, r->out.meta.len);
 		}
 		buf_putc(b, '}');
 		return;
 	}
 	buf_puts(b, "{\"success\":false,\"message\":");
-	jw_escape(b, r->data.p != NULL ? r->data.p : "", r->data.len);
+	jw_escape(b, r->out.data.p != NULL ? r->out.data.p : "", r->out.data.len);
 	buf_puts(b, ",\"error\":\"");
-	buf_puts(b, errs[r->err].code);
+	buf_puts(b, errs[r->out.err].code);
 	buf_putc(b, '"');
-	if (r->err == ERR_VALIDATION) {
+	if (r->out.err == ERR_VALIDATION) {
 		buf_puts(b, ",\"details\":[");
-		if (r->details.len > 0)
-			buf_append(b, r->details.p, r->details.len);
+		if (r->out.details.len > 0)
+			buf_append(b, r->out.details.p, r->out.details.len);
 		buf_putc(b, ']');
 	}
-	if (r->meta.len > 0) {
+	if (r->out.meta.len > 0) {
 		/* Errors that carry data (/health/db down) put it here. */
 		buf_puts(b, ",\"data\":");
-		buf_append(b, r->meta.p, r->meta.len);
+		buf_append(b, r->out.meta.p, r->out.meta.len);
 	}
 	buf_putc(b, '}');
 }
@@ -199,24 +199,24 @@ render_head(struct req *r, struct buf *out, size_t blen)
 {
 
 	buf_puts(out, "Status: ");
-	buf_putu(out, (unsigned)r->status);
+	buf_putu(out, (unsigned)r->out.status);
 	buf_putc(out, ' ');
-	buf_puts(out, http_reason(r->status));
+	buf_puts(out, http_reason(r->out.status));
 	buf_puts(out, "\r\nContent-Type: ");
-	buf_puts(out, r->raw_type != NULL && r->err == ERR_NONE ?
-	    r->raw_type : "application/json; charset=utf-8");
+	buf_puts(out, r->out.raw_type != NULL && r->out.err == ERR_NONE ?
+	    r->out.raw_type : "application/json; charset=utf-8");
 	buf_puts(out, "\r\nContent-Length: ");
 	buf_putu(out, blen);
 	buf_puts(out, "\r\n");
 	buf_puts(out, "X-Request-Id: ");
-	buf_puts(out, r->reqid);
+	buf_puts(out, r->in.reqid);
 	buf_puts(out, "\r\n");
 	/* Auth answers, and anything shown to a signed-in caller, stay private. */
-	if (strncmp(r->path != NULL ? r->path : "", "/auth/", 6) == 0 ||
+	if (strncmp(r->in.path != NULL ? r->in.path : "", "/auth/", 6) == 0 ||
 	    r->sess != NULL)
 		buf_puts(out, "Cache-Control: no-store\r\n");
-	if (r->hdrs.len > 0)
-		buf_append(out, r->hdrs.p, r->hdrs.len);
+	if (r->out.hdrs.len > 0)
+		buf_append(out, r->out.hdrs.p, r->out.hdrs.len);
 	buf_puts(out, "\r\n");
 }
 
@@ -230,10 +230,10 @@ report_internal(const struct req *r)
 {
 
 	metrics_internal_error();
-	log_msg(LVL_ERROR, r->reqid, "internal error: %s %s sqlstate=%s",
-	    r->method_name != NULL ? r->method_name : "-",
+	log_msg(LVL_ERROR, r->in.reqid, "internal error: %s %s sqlstate=%s",
+	    r->in.method_name != NULL ? r->in.method_name : "-",
 	    r->route != NULL ? r->route->path : "(unmatched)",
-	    r->sqlstate[0] != '\0' ? r->sqlstate : "-");
+	    r->out.sqlstate[0] != '\0' ? r->out.sqlstate : "-");
 }
 
 static void
@@ -259,55 +259,55 @@ resp_render_iov(struct req *r, struct buf *out, struct resp_out *o)
 	int		 body;
 
 	memset(o, 0, sizeof(*o));
-	body = r->method != METHOD_HEAD;
-	if (r->status == 0)
+	body = r->in.method != METHOD_HEAD;
+	if (r->out.status == 0)
 		resp_error(r, ERR_INTERNAL, NULL);
-	if (buf_err(&r->data) != QERR_OK || buf_err(&r->meta) != QERR_OK ||
-	    buf_err(&r->details) != QERR_OK || buf_err(&r->hdrs) != QERR_OK) {
-		buf_reset(&r->hdrs);
+	if (buf_err(&r->out.data) != QERR_OK || buf_err(&r->out.meta) != QERR_OK ||
+	    buf_err(&r->out.details) != QERR_OK || buf_err(&r->out.hdrs) != QERR_OK) {
+		buf_reset(&r->out.hdrs);
 		resp_error(r, ERR_INTERNAL, NULL);
 	}
 	buf_reset(out);
-	if (r->err == ERR_NONE && r->raw_type != NULL) {
+	if (r->out.err == ERR_NONE && r->out.raw_type != NULL) {
 		/* /metrics, /openapi.json: the document as it is. */
-		mid = r->data.p != NULL ? r->data.p : "";
-		midlen = r->data.len;
+		mid = r->out.data.p != NULL ? r->out.data.p : "";
+		midlen = r->out.data.len;
 		render_head(r, out, midlen);
 		headlen = out->len;
 		taillen = 0;
-	} else if (r->err == ERR_NONE) {
+	} else if (r->out.err == ERR_NONE) {
 		/*
-		 * The envelope around r->data, which goes out where it is: a
+		 * The envelope around r->out.data, which goes out where it is: a
 		 * list page may be megabytes, and one copy of it is enough.
 		 */
-		mid = r->data.len > 0 ? r->data.p : "{}";
-		midlen = r->data.len > 0 ? r->data.len : 2;
-		taillen = r->meta.len > 0 ? sizeof(meta_start) - 1 +
-		    r->meta.len + 1 : 1;
+		mid = r->out.data.len > 0 ? r->out.data.p : "{}";
+		midlen = r->out.data.len > 0 ? r->out.data.len : 2;
+		taillen = r->out.meta.len > 0 ? sizeof(meta_start) - 1 +
+		    r->out.meta.len + 1 : 1;
 		render_head(r, out, sizeof(ok_start) - 1 + midlen + taillen);
 		if (body)
 			buf_append(out, ok_start, sizeof(ok_start) - 1);
 		headlen = out->len;
-		if (r->meta.len > 0) {
+		if (r->out.meta.len > 0) {
 			buf_append(out, meta_start, sizeof(meta_start) - 1);
-			buf_append(out, r->meta.p, r->meta.len);
+			buf_append(out, r->out.meta.p, r->out.meta.len);
 		}
 		buf_putc(out, '}');
 	} else {
 		/* Errors are small: built whole, then sent after the head. */
-		buf_reset(&r->json_out);
-		render_body(r, &r->json_out);
-		mid = r->json_out.p;
-		midlen = r->json_out.len;
-		if (buf_err(&r->json_out) == QERR_OK)
+		buf_reset(&r->out.json_out);
+		render_body(r, &r->out.json_out);
+		mid = r->out.json_out.p;
+		midlen = r->out.json_out.len;
+		if (buf_err(&r->out.json_out) == QERR_OK)
 			render_head(r, out, midlen);
 		headlen = out->len;
 		taillen = 0;
 	}
-	if (buf_err(out) == QERR_OK && (r->err == ERR_NONE ||
-	    buf_err(&r->json_out) == QERR_OK)) {
+	if (buf_err(out) == QERR_OK && (r->out.err == ERR_NONE ||
+	    buf_err(&r->out.json_out) == QERR_OK)) {
 		o->body_len = out->len - headlen + midlen +
-		    (r->err == ERR_NONE && r->raw_type == NULL ?
+		    (r->out.err == ERR_NONE && r->out.raw_type == NULL ?
 		    sizeof(ok_start) - 1 : 0);
 		piece(o, out->p, headlen);
 		if (body) {
@@ -317,16 +317,16 @@ resp_render_iov(struct req *r, struct buf *out, struct resp_out *o)
 	} else {
 		/* Last resort: a fixed answer that needs little memory to be right. */
 		buf_trim(out, 0);
-		r->status = 500;
-		r->err = ERR_INTERNAL;
-		buf_reset(&r->hdrs);
+		r->out.status = 500;
+		r->out.err = ERR_INTERNAL;
+		buf_reset(&r->out.hdrs);
 		render_head(r, out, sizeof(fallback) - 1);
 		o->body_len = sizeof(fallback) - 1;
 		piece(o, out->p, out->len);
 		if (body)
 			piece(o, fallback, sizeof(fallback) - 1);
 	}
-	if (r->status == 500)
+	if (r->out.status == 500)
 		report_internal(r);
 }
 
@@ -342,9 +342,9 @@ resp_render(struct req *r, struct buf *out)
 	buf_reset(out);
 	for (i = 0; i < o.n; i++)
 		buf_append(out, o.iov[i].iov_base, o.iov[i].iov_len);
-	if (buf_err(out) != QERR_OK && r->status != 500) {
+	if (buf_err(out) != QERR_OK && r->out.status != 500) {
 		/* Too big for out: what a response buffer that ran out answers. */
-		r->data.err = QERR_TOOBIG;
+		r->out.data.err = QERR_TOOBIG;
 		resp_render_iov(r, &tmp, &o);
 		buf_reset(out);
 		for (i = 0; i < o.n; i++)

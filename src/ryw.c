@@ -194,7 +194,7 @@ enum qerr
 ryw_caller(struct req *r, const char *hash)
 {
 
-	if ((r->ryw_key = arena_strdup(r->arena, hash)) == NULL)
+	if ((r->ryw.key = arena_strdup(r->arena, hash)) == NULL)
 		return QERR_NOMEM;
 	return QERR_OK;
 }
@@ -203,14 +203,14 @@ void
 ryw_need_floor(struct req *r)
 {
 
-	r->min_lsn = ryw_floor();
+	r->ryw.min_lsn = ryw_floor();
 }
 
 void
 ryw_need_own(struct req *r)
 {
 
-	r->min_lsn = ryw_required_lsn(ryw_key(r->ryw_key));
+	r->ryw.min_lsn = ryw_required_lsn(ryw_key(r->ryw.key));
 }
 
 void
@@ -220,13 +220,13 @@ ryw_note_writes(struct req *r)
 	const char	*key;
 	uint64_t	 lsn;
 
-	if (!r->wrote || r->db->nreplicas == 0)
+	if (!r->ryw.wrote || r->db->nreplicas == 0)
 		return;
-	key = r->ryw_key;
-	if (key == NULL && !r->revoked)
+	key = r->ryw.key;
+	if (key == NULL && !r->ryw.revoked)
 		return;
 	/* Read with the last write when it was a lone statement. */
-	lsn = r->lsn_after;
+	lsn = r->ryw.lsn_after;
 	if (lsn == 0 && (db_exec(r, DB_PRIMARY, STMT_WAL_LSN, NULL, &res) != QERR_OK ||
 	    PQntuples(res) != 1 ||
 	    (lsn = db_parse_lsn(PQgetvalue(res, 0, 0))) == 0)) {
@@ -234,12 +234,12 @@ ryw_note_writes(struct req *r)
 		 * Without the position this client could read stale data;
 		 * say so loudly. The write itself stands.
 		 */
-		log_msg(LVL_WARN, r->reqid, "no WAL position after a write: "
+		log_msg(LVL_WARN, r->in.reqid, "no WAL position after a write: "
 		    "read-your-writes not guaranteed for this session");
 		return;
 	}
 	if (key != NULL)
 		ryw_note_write(ryw_key(key), lsn);
-	if (r->revoked)
+	if (r->ryw.revoked)
 		ryw_raise_floor(lsn);
 }

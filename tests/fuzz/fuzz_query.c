@@ -24,7 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (req_begin(&fz_req, (char **)(uintptr_t)envp, NULL, NULL) != QERR_OK)
 		abort();
-	fz_req.query = s;
+	fz_req.in.query = s;
 	if (query_parse(&fz_req, &query_posts, q) == QERR_OK &&
 	    (q[POSTQ_LIMIT].n < 1 || q[POSTQ_LIMIT].n > 100 ||
 	    q[POSTQ_OFFSET].n < 0 || q[POSTQ_OFFSET].n > 10000))

@@ -126,7 +126,7 @@ run(struct req *r, struct buf *out, const struct sample *s, unsigned long fail,
 	resp_render(r, out);
 	*nalloc = mem_count();
 	mem_fail_at(0, 0);
-	st = r->status;
+	st = r->out.status;
 	*shape_ok = 0;
 	if (buf_err(out) == QERR_OK && out->len > 8 &&
 	    memcmp(out->p, "Status: ", 8) == 0 &&

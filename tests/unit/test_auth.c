@@ -564,7 +564,7 @@ test_set_cookie(struct arena *a)
 			continue;
 		}
 		auth_set_cookie(&r, rows[i].token);
-		tap_ok(r.hdrs.p != NULL && strcmp(r.hdrs.p, rows[i].want) == 0,
+		tap_ok(r.out.hdrs.p != NULL && strcmp(r.out.hdrs.p, rows[i].want) == 0,
 		    rows[i].line, "Set-Cookie line, secure=%s, %s",
 		    rows[i].secure, rows[i].token != NULL ? "set" : "clear");
 		req_end(&r);

@@ -405,8 +405,8 @@ test_valid_body(struct req *r)
 			    "password as sent");
 		} else if (e == QERR_INVAL) {
 			/* details: [{"field": ..., "message": ...}] */
-			snprintf(doc, sizeof(doc), "[%s]", r->details.p != NULL ?
-			    r->details.p : "");
+			snprintf(doc, sizeof(doc), "[%s]", r->out.details.p != NULL ?
+			    r->out.details.p : "");
 			json_decref(obj);
 			obj = json_loads(doc, 0, NULL);
 			f = json_string_value(json_object_get(

@@ -119,7 +119,7 @@ test_utf8_values(struct req *r)
 			tap_ok(0, rows[i].line, "req_begin");
 			continue;
 		}
-		r->query = rows[i].query;
+		r->in.query = rows[i].query;
 		e = query_parse(r, &query_posts, q);
 		if (rows[i].field == NULL) {
 			tap_ok(e == QERR_OK, rows[i].line, "%s accepted",
@@ -128,10 +128,10 @@ test_utf8_values(struct req *r)
 			snprintf(needle, sizeof(needle),
 			    "{\"field\":\"%s\",\"message\":\"%s\"}",
 			    rows[i].field, rows[i].message);
-			tap_ok(e == QERR_INVAL && r->details.p != NULL &&
-			    strstr(r->details.p, needle) != NULL, rows[i].line,
+			tap_ok(e == QERR_INVAL && r->out.details.p != NULL &&
+			    strstr(r->out.details.p, needle) != NULL, rows[i].line,
 			    "%s refused: %s", rows[i].query,
-			    r->details.p != NULL ? r->details.p : "");
+			    r->out.details.p != NULL ? r->out.details.p : "");
 		}
 		req_end(r);
 	}

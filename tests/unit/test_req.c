@@ -335,11 +335,11 @@ test_body(struct req *r)
 			tap_ok((f.calls > 0) == rows[i].reader_used,
 			    rows[i].line, "reader called %d times", f.calls);
 		if (rows[i].want == QERR_OK && e == QERR_OK) {
-			tap_ok(r->body != NULL &&
-			    r->body_len == rows[i].want_len &&
-			    memcmp(r->body, f.data, rows[i].want_len) == 0 &&
-			    r->body[rows[i].want_len] == '\0', rows[i].line,
-			    "body of %zu bytes, NUL-terminated", r->body_len);
+			tap_ok(r->in.body != NULL &&
+			    r->in.body_len == rows[i].want_len &&
+			    memcmp(r->in.body, f.data, rows[i].want_len) == 0 &&
+			    r->in.body[rows[i].want_len] == '\0', rows[i].line,
+			    "body of %zu bytes, NUL-terminated", r->in.body_len);
 			if (rows[i].chunk != 0 && rows[i].want_len > 0)
 				tap_ok(f.calls >= (int)((rows[i].want_len +
 				    rows[i].chunk - 1) / rows[i].chunk),
@@ -392,45 +392,45 @@ test_begin(struct req *r)
 			envp[k] = (char *)(uintptr_t)rows[i].env[k];
 		e = req_begin(r, envp, NULL, NULL);
 		tap_ok(e == QERR_OK, rows[i].line, "req_begin");
-		tap_ok(r->method_name != NULL &&
-		    strcmp(r->method_name, rows[i].method_name) == 0,
+		tap_ok(r->in.method_name != NULL &&
+		    strcmp(r->in.method_name, rows[i].method_name) == 0,
 		    rows[i].line, "method_name \"%s\"",
-		    r->method_name != NULL ? r->method_name : "(null)");
-		tap_ok(r->method == rows[i].method, rows[i].line, "method %d",
-		    (int)r->method);
-		tap_ok(r->path != NULL && strcmp(r->path, rows[i].path) == 0,
+		    r->in.method_name != NULL ? r->in.method_name : "(null)");
+		tap_ok(r->in.method == rows[i].method, rows[i].line, "method %d",
+		    (int)r->in.method);
+		tap_ok(r->in.path != NULL && strcmp(r->in.path, rows[i].path) == 0,
 		    rows[i].line, "path \"%s\" want \"%s\"",
-		    r->path != NULL ? r->path : "(null)", rows[i].path);
-		tap_ok(r->query != NULL && strcmp(r->query, rows[i].query) == 0,
+		    r->in.path != NULL ? r->in.path : "(null)", rows[i].path);
+		tap_ok(r->in.query != NULL && strcmp(r->in.query, rows[i].query) == 0,
 		    rows[i].line, "query \"%s\"",
-		    r->query != NULL ? r->query : "(null)");
+		    r->in.query != NULL ? r->in.query : "(null)");
 		if (rows[i].reqid != NULL) {
-			tap_ok(strcmp(r->reqid, rows[i].reqid) == 0,
+			tap_ok(strcmp(r->in.reqid, rows[i].reqid) == 0,
 			    rows[i].line, "request id echoed: \"%s\"",
-			    r->reqid);
+			    r->in.reqid);
 		} else {
-			hex = strlen(r->reqid) == 32;
+			hex = strlen(r->in.reqid) == 32;
 			for (k = 0; hex && k < 32; k++)
-				if (strchr("0123456789abcdef", r->reqid[k]) ==
+				if (strchr("0123456789abcdef", r->in.reqid[k]) ==
 				    NULL)
 					hex = 0;
 			tap_ok(hex, rows[i].line, "generated id \"%s\" is 32 "
-			    "hex", r->reqid);
-			tap_ok(strcmp(prev, r->reqid) != 0, rows[i].line,
+			    "hex", r->in.reqid);
+			tap_ok(strcmp(prev, r->in.reqid) != 0, rows[i].line,
 			    "differs from the previous one");
-			snprintf(prev, sizeof(prev), "%s", r->reqid);
+			snprintf(prev, sizeof(prev), "%s", r->in.reqid);
 		}
 		tap_ok(r->sess == NULL && r->route == NULL && r->id == NULL &&
-		    r->body == NULL && r->status == 0 && r->err == ERR_NONE,
+		    r->in.body == NULL && r->out.status == 0 && r->out.err == ERR_NONE,
 		    rows[i].line, "per-request state cleared");
 		/* Dirty the state for the next row. */
-		r->status = 500;
-		r->err = ERR_CONFLICT;
+		r->out.status = 500;
+		r->out.err = ERR_CONFLICT;
 		r->id = "x";
-		buf_puts(&r->data, "stale");
-		buf_puts(&r->details, "stale");
+		buf_puts(&r->out.data, "stale");
+		buf_puts(&r->out.details, "stale");
 		req_end(r);
-		tap_ok(r->data.len == 0, rows[i].line, "req_end empties data");
+		tap_ok(r->out.data.len == 0, rows[i].line, "req_end empties data");
 	}
 	{
 		char	*envp2[] = {
@@ -444,8 +444,8 @@ test_begin(struct req *r)
 		ok(req_param(r, "HTTP_COOKI") == NULL, "req_param prefix");
 		ok(req_param(r, "COOKIE") == NULL, "req_param suffix");
 		ok(req_param(r, "HTTP_X_REQUEST_ID") != NULL &&
-		    strcmp(r->reqid, "keep.me_1") == 0, "id echoed");
-		ok(r->data.len == 0 && r->details.len == 0,
+		    strcmp(r->in.reqid, "keep.me_1") == 0, "id echoed");
+		ok(r->out.data.len == 0 && r->out.details.len == 0,
 		    "buffers empty at the start");
 		req_end(r);
 		ok(req_param(r, "HTTP_COOKIE") == NULL,

@@ -143,7 +143,7 @@ f_list(struct req *r)
 	jw_int(&w, 1);
 	jw_int(&w, 2);
 	jw_arr_end(&w);
-	buf_puts(&r->meta, "{\"limit\":20,\"offset\":0,\"nextCursor\":null}");
+	buf_puts(&r->out.meta, "{\"limit\":20,\"offset\":0,\"nextCursor\":null}");
 }
 
 static void
@@ -217,7 +217,7 @@ f_data_then_error(struct req *r)
 	jw_key(&w, "secret");
 	jw_str(&w, "leak");
 	jw_obj_end(&w);
-	buf_puts(&r->meta, "{\"limit\":1}");
+	buf_puts(&r->out.meta, "{\"limit\":1}");
 	resp_error(r, ERR_CONFLICT, NULL);
 }
 
@@ -226,7 +226,7 @@ f_health_down(struct req *r)
 {
 
 	resp_error(r, ERR_SERVICE_UNAVAILABLE, NULL);
-	buf_puts(&r->meta, "{\"status\":\"down\"}");
+	buf_puts(&r->out.meta, "{\"status\":\"down\"}");
 }
 
 static void
@@ -244,7 +244,7 @@ f_data_nomem(struct req *r)
 	resp_ok(r, 200, &w);
 	jw_obj(&w);
 	jw_key(&w, "half");
-	r->data.err = QERR_NOMEM;
+	r->out.data.err = QERR_NOMEM;
 	resp_header(r, "X-Dropped", "yes");
 }
 
@@ -257,7 +257,7 @@ f_hdrs_nomem(struct req *r)
 	jw_obj(&w);
 	jw_obj_end(&w);
 	resp_header(r, "X-Dropped", "yes");
-	r->hdrs.err = QERR_NOMEM;
+	r->out.hdrs.err = QERR_NOMEM;
 }
 
 static void
@@ -265,7 +265,7 @@ f_details_nomem(struct req *r)
 {
 
 	resp_detail(r, "name", "is required");
-	r->details.err = QERR_TOOBIG;
+	r->out.details.err = QERR_TOOBIG;
 	resp_error(r, ERR_VALIDATION, NULL);
 }
 
@@ -274,7 +274,7 @@ f_json_out_small(struct req *r)
 {
 
 	resp_error(r, ERR_CONFLICT, "this will not fit into sixteen bytes");
-	r->json_out.max = 16;
+	r->out.json_out.max = 16;
 }
 
 static void
@@ -371,10 +371,10 @@ test_render(struct req *r)
 			tap_ok(0, rows[i].line, "req_begin");
 			continue;
 		}
-		jmax = r->json_out.max;
+		jmax = r->out.json_out.max;
 		rows[i].fill(r);
 		clen = resp_render(r, &out);
-		r->json_out.max = jmax;
+		r->out.json_out.max = jmax;
 		tap_ok(buf_err(&out) == QERR_OK, rows[i].line, "rendered");
 		split(out.p, out.len, &an);
 		tap_ok(an.well_formed, rows[i].line, "Status line, headers, "
@@ -568,12 +568,12 @@ test_qerr(struct req *r)
 		if (req_begin(r, NULL, NULL, NULL) != QERR_OK)
 			continue;
 		st = resp_qerr(r, rows[i].e);
-		tap_ok(st == rows[i].status && r->status == rows[i].status,
+		tap_ok(st == rows[i].status && r->out.status == rows[i].status,
 		    rows[i].line, "resp_qerr(%s) = %d want %d",
 		    qerr_str(rows[i].e), st, rows[i].status);
-		tap_ok(resp_code(r->err) != NULL && strcmp(resp_code(r->err),
+		tap_ok(resp_code(r->out.err) != NULL && strcmp(resp_code(r->out.err),
 		    rows[i].code) == 0, rows[i].line, "code %s",
-		    resp_code(r->err) != NULL ? resp_code(r->err) : "(null)");
+		    resp_code(r->out.err) != NULL ? resp_code(r->out.err) : "(null)");
 		req_end(r);
 	}
 }

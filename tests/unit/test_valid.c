@@ -111,7 +111,7 @@ put(json_t *obj, const char *name, const struct vspec *v)
 	}
 }
 
-/* Checks r->details against want (NULL-terminated). */
+/* Checks r->out.details against want (NULL-terminated). */
 static void
 check_details(struct req *r, int line, const struct detail *want)
 {
@@ -120,8 +120,8 @@ check_details(struct req *r, int line, const struct detail *want)
 	size_t		 i, nwant;
 	const char	*f, *m;
 
-	snprintf(doc, sizeof(doc), "[%s]", r->details.p != NULL ?
-	    r->details.p : "");
+	snprintf(doc, sizeof(doc), "[%s]", r->out.details.p != NULL ?
+	    r->out.details.p : "");
 	j = json_loads(doc, 0, NULL);
 	tap_ok(json_is_array(j), line, "details parse: %s", doc);
 	for (nwant = 0; nwant < MAXD && want[nwant].field != NULL; nwant++)
@@ -525,15 +525,15 @@ test_text_rules(struct req *r)
 		    "\"%s\"}", rows[i].field, rows[i].msg != NULL ?
 		    rows[i].msg : ctl);
 		if (rows[i].msg != NULL)
-			tap_ok(e == QERR_INVAL && r->details.p != NULL &&
-			    strstr(r->details.p, needle) != NULL,
+			tap_ok(e == QERR_INVAL && r->out.details.p != NULL &&
+			    strstr(r->out.details.p, needle) != NULL,
 			    rows[i].line, "%s refused: %s", rows[i].field,
-			    r->details.p != NULL ? r->details.p : "");
+			    r->out.details.p != NULL ? r->out.details.p : "");
 		else
-			tap_ok(r->details.p == NULL ||
-			    strstr(r->details.p, "control") == NULL,
+			tap_ok(r->out.details.p == NULL ||
+			    strstr(r->out.details.p, "control") == NULL,
 			    rows[i].line, "%s accepted: %s", rows[i].field,
-			    r->details.p != NULL ? r->details.p : "");
+			    r->out.details.p != NULL ? r->out.details.p : "");
 		json_decref(obj);
 		req_end(r);
 	}
