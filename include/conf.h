@@ -43,6 +43,7 @@ struct conf {
 	long		 request_timeout;	/* seconds to read a request */
 	long		 workers;		/* 1: serve in this process */
 	char		*shm_path;		/* QUIRE_SHM_PATH, "" when unset */
+	char		*web_server_addrs;	/* FCGI_WEB_SERVER_ADDRS, "" when unset */
 	char		*storage;		/* owns the strings above */
 };
 
@@ -58,6 +59,10 @@ typedef const char *(*conf_getter)(const char *name, void *arg);
  */
 enum qerr	 conf_parse(struct conf *c, conf_getter get, void *arg,
 		    char *err, size_t errsz) QUIRE_WUR;
+/*
+ * conf_parse over the process environment, and over the file named by
+ * QUIRE_ENV_FILE when it is set: the file's values win.
+ */
 enum qerr	 conf_from_env(struct conf *c, char *err, size_t errsz) QUIRE_WUR;
 void		 conf_free(struct conf *);
 

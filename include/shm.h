@@ -47,6 +47,19 @@ enum qerr	 shm_init(const char *path) QUIRE_WUR;
 void		*shm_alloc(const char *name, size_t size,
 		    void (*repair)(void *region));
 
+/*
+ * Reloads: the anonymous segment is a memfd kept open across exec; the
+ * supervisor puts its descriptor (shm_fd(), -1 for a QUIRE_SHM_PATH
+ * file) in SHM_FD_VAR before it re-executes itself, and shm_init() of
+ * the new process maps the same segment (shm_inherited()). When the new
+ * build's tenants do not fit it, shm_discard() drops it and shm_init()
+ * makes a fresh one.
+ */
+#define SHM_FD_VAR	"QUIRE_SHM_FD"
+int		 shm_fd(void);
+int		 shm_inherited(void);
+void		 shm_discard(void);
+
 /* Why the last shm_init() or shm_alloc() failed: a static string. */
 const char	*shm_error(void);
 

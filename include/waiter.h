@@ -24,6 +24,7 @@ struct waiter {
 	const struct peer_list	*peers;		/* FCGI_WEB_SERVER_ADDRS */
 	volatile sig_atomic_t	*stop;		/* set by the stop signal */
 	const sigset_t		*waitmask;	/* the signal mask while waiting */
+	double			 stop_seen;	/* when *stop was first seen */
 };
 
 /*
@@ -39,9 +40,11 @@ void	waiter_free(struct waiter *);
 /*
  * Waits for the next request: a kept connection with input, or a new
  * connection from an allowed peer (with its write timeout set). Returns
- * its descriptor, or -1 once *stop is set: a stop signal ends any wait
- * at once, and one that arrives while a request is served is seen at
- * the next wait.
+ * its descriptor. Once *stop is set (a stop signal ends any wait at
+ * once; one that arrives while a request is served is seen at the next
+ * wait) it returns only what is already here: requests waiting on kept
+ * connections and connections in the listen queue, for a second at
+ * most; then -1.
  */
 int	waiter_next(struct waiter *);
 

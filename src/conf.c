@@ -140,7 +140,7 @@ split_list(char *s, char **out, size_t max)
 enum qerr
 conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 {
-	const char	*v, *prim, *repl, *orig, *prox, *shmp;
+	const char	*v, *prim, *repl, *orig, *prox, *shmp, *wsa;
 	size_t		 i, total, o;
 	long		 l;
 	int		 n;
@@ -198,10 +198,13 @@ conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 		prox = "";
 	if ((shmp = get("QUIRE_SHM_PATH", arg)) == NULL)
 		shmp = "";
+	/* libfcgi's variable, read with ours: an env file may set it too. */
+	if ((wsa = get("FCGI_WEB_SERVER_ADDRS", arg)) == NULL)
+		wsa = "";
 
 	/* One allocation holds every string; conf_free frees it. */
 	total = strlen(prim) + strlen(repl) + strlen(orig) + strlen(prox) +
-	    strlen(shmp) + 5;
+	    strlen(shmp) + strlen(wsa) + 6;
 	if ((c->storage = mem_malloc(total)) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return QERR_NOMEM;
@@ -216,6 +219,7 @@ conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 	} while (0)
 	COPY(c->primary_url, prim);
 	COPY(c->shm_path, shmp);
+	COPY(c->web_server_addrs, wsa);
 	{
 		char	*r, *o2, *x;
 
@@ -249,19 +253,103 @@ conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 	return QERR_OK;
 }
 
+/*
+ * QUIRE_ENV_FILE: KEY=value lines, as systemd's EnvironmentFile reads
+ * them (blank lines and lines starting with # or ; ignored; a value may
+ * be in double or single quotes). Its values win over the environment.
+ */
+#define ENVFILE_MAX	(64 * 1024)
+#define ENVFILE_VARS	128
+
+struct envfile {
+	char		 text[ENVFILE_MAX + 1];
+	const char	*name[ENVFILE_VARS];
+	const char	*value[ENVFILE_VARS];
+	size_t		 n;
+};
+
 static const char *
 env_get(const char *name, void *arg)
 {
+	const struct envfile	*ef = arg;
+	size_t			 i;
 
-	(void)arg;
+	for (i = ef != NULL ? ef->n : 0; i > 0; i--)
+		if (strcmp(ef->name[i - 1], name) == 0)
+			return ef->value[i - 1];
 	return getenv(name);
+}
+
+/* Reads and parses path into ef. Returns QERR_OK, or QERR_INVAL with err. */
+static enum qerr
+envfile_read(struct envfile *ef, const char *path, char *err, size_t errsz)
+{
+	FILE	*f;
+	char	*line, *next, *eq, *v, *e;
+	size_t	 n, lineno;
+
+	ef->n = 0;
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errsz, "QUIRE_ENV_FILE %s: %s", path,
+		    strerror(errno));
+		return QERR_INVAL;
+	}
+	n = fread(ef->text, 1, ENVFILE_MAX + 1, f);
+	fclose(f);
+	if (n > ENVFILE_MAX) {
+		snprintf(err, errsz, "QUIRE_ENV_FILE %s: larger than %d bytes",
+		    path, ENVFILE_MAX);
+		return QERR_INVAL;
+	}
+	ef->text[n] = '\0';
+	for (line = ef->text, lineno = 1; line != NULL; line = next, lineno++) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		while (*line == ' ' || *line == '\t')
+			line++;
+		e = line + strlen(line);
+		while (e > line && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+			*--e = '\0';
+		if (*line == '\0' || *line == '#' || *line == ';')
+			continue;
+		if ((eq = strchr(line, '=')) == NULL || eq == line ||
+		    ef->n == ENVFILE_VARS) {
+			snprintf(err, errsz, "QUIRE_ENV_FILE %s line %zu: %s",
+			    path, lineno, eq == NULL || eq == line ?
+			    "not KEY=value" : "too many variables");
+			return QERR_INVAL;
+		}
+		*eq = '\0';
+		v = eq + 1;
+		/* A quoted value keeps its blanks; the quotes go. */
+		if ((*v == '"' || *v == '\'') && e - v >= 2 && e[-1] == *v) {
+			e[-1] = '\0';
+			v++;
+		}
+		ef->name[ef->n] = line;
+		ef->value[ef->n++] = v;
+	}
+	return QERR_OK;
 }
 
 enum qerr
 conf_from_env(struct conf *c, char *err, size_t errsz)
 {
+	struct envfile	*ef;
+	const char	*path;
+	enum qerr	 e;
 
-	return conf_parse(c, env_get, NULL, err, errsz);
+	memset(c, 0, sizeof(*c));
+	if ((path = getenv("QUIRE_ENV_FILE")) == NULL || *path == '\0')
+		return conf_parse(c, env_get, NULL, err, errsz);
+	if ((ef = mem_calloc(1, sizeof(*ef))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return QERR_NOMEM;
+	}
+	if ((e = envfile_read(ef, path, err, errsz)) == QERR_OK)
+		e = conf_parse(c, env_get, ef, err, errsz);
+	mem_free(ef);
+	return e;
 }
 
 void

@@ -51,6 +51,11 @@
 #define DRAIN_SLACK	(64 * 1024)
 
 static volatile sig_atomic_t	 stopping;
+static volatile sig_atomic_t	 reloading;	/* SIGHUP to the supervisor */
+
+/* What a reload executes again: this program, by path, with its arguments. */
+static char			 self_path[4096];
+static char			**self_argv;
 
 /* FCGI_WEB_SERVER_ADDRS, read once in main() before any fork. */
 static struct peer_list		 peers;
@@ -66,6 +71,15 @@ on_stop(int sig)
 
 	(void)sig;
 	stopping = 1;
+}
+
+/* SIGHUP to the supervisor: reload (reload()). */
+static void
+on_reload(int sig)
+{
+
+	(void)sig;
+	reloading = 1;
 }
 
 /*
@@ -142,7 +156,8 @@ serve(const struct conf *conf)
 	}
 	log_msg(LVL_DEBUG, NULL, "worker ready");
 
-	while (!stopping) {
+	/* Until stopped, and then until the work already here is done. */
+	for (;;) {
 		if ((fd = waiter_next(&w)) == -1)
 			break;
 		if ((envp = fcgi_begin(&fc, fd)) == NULL) {
@@ -204,6 +219,60 @@ spawn(const struct conf *conf)
 }
 
 /*
+ * Reload (SIGHUP): the supervisor executes itself again, by path, so a
+ * new binary installed there takes over, with the configuration read
+ * anew (QUIRE_ENV_FILE). The listening socket (fd 0) stays open
+ * throughout, so nothing that reaches it is reset: the old workers are
+ * told to stop (they finish their request and what is queued), and the
+ * new supervisor's workers start accepting at once. The shared segment
+ * is handed over too (SHM_FD_VAR), so counters, the read-your-writes
+ * table and the session cache's generation carry on. A configuration
+ * that does not parse is refused and the service keeps running as it
+ * was; a failed exec leaves the old supervisor in charge, replacing the
+ * workers it stopped.
+ */
+static void
+reload(const pid_t *pids, long n)
+{
+	struct conf	 next;
+	struct peer_list pl;
+	sigset_t	 hup;
+	char		 err[256], fdv[16];
+	long		 i;
+	int		 fd;
+
+	if (conf_from_env(&next, err, sizeof(err)) != QERR_OK) {
+		log_msg(LVL_ERROR, NULL, "reload refused, still running as "
+		    "before: %s", err);
+		return;
+	}
+	if (peer_parse(&pl, next.web_server_addrs, err, sizeof(err)) != QERR_OK) {
+		conf_free(&next);
+		log_msg(LVL_ERROR, NULL, "reload refused, still running as "
+		    "before: %s", err);
+		return;
+	}
+	conf_free(&next);
+	log_msg(LVL_INFO, NULL, "reloading: executing %s", self_path);
+	/* Held until the new process has its handler (main). */
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	sigprocmask(SIG_BLOCK, &hup, NULL);
+	for (i = 0; i < n; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	if ((fd = shm_fd()) >= 0) {
+		snprintf(fdv, sizeof(fdv), "%d", fd);
+		(void)setenv(SHM_FD_VAR, fdv, 1);
+	}
+	execv(self_path, self_argv);
+	log_msg(LVL_ERROR, NULL, "reload: cannot execute %s: %s; the workers "
+	    "are replaced as they stop", self_path, strerror(errno));
+	(void)unsetenv(SHM_FD_VAR);
+	sigprocmask(SIG_UNBLOCK, &hup, NULL);
+}
+
+/*
  * Keeps n workers alive; on SIGTERM/SIGINT stops them and waits for each
  * to finish its request. Returns the exit status.
  */
@@ -226,10 +295,21 @@ supervise(const struct conf *conf, long n)
 	log_msg(LVL_INFO, NULL, "supervising %ld workers", n);
 	forwarded = 0;
 	for (;;) {
+		if (reloading && !stopping) {
+			reloading = 0;
+			reload(pids, n);
+		}
 		if (stopping && !forwarded) {
 			for (i = 0; i < n; i++)
 				if (pids[i] > 0)
 					kill(pids[i], SIGTERM);
+			/*
+			 * The workers answer what is already queued, then
+			 * close their copies: with ours closed too, the
+			 * socket is gone and later connections are refused
+			 * at once instead of queued and then reset.
+			 */
+			(void)close(FCGI_LISTENSOCK_FILENO);
 			forwarded = 1;
 		}
 		for (alive = 0, i = 0; i < n; i++)
@@ -278,6 +358,31 @@ supervise(const struct conf *conf, long n)
 	mem_free(born);
 	log_msg(LVL_INFO, NULL, "stopped");
 	return 0;
+}
+
+/*
+ * Maps the shared segment and carves every tenant's region, always in
+ * this order (shm.h). A segment handed over by a reload that the
+ * tenants of this build do not fit is dropped for a fresh one.
+ */
+static enum qerr
+shared_state(const char *path)
+{
+	int	 again;
+
+	for (again = 0; again < 2; again++) {
+		if (shm_init(path) == QERR_OK && ryw_shm_init() == QERR_OK &&
+		    db_shm_init() == QERR_OK && sesscache_shm_init() == QERR_OK &&
+		    metrics_shm_init() == QERR_OK)
+			return QERR_OK;
+		if (!shm_inherited())
+			break;
+		log_msg(LVL_WARN, NULL, "the shared state handed over by the "
+		    "reload does not fit this build (%s): starting afresh",
+		    shm_error());
+		shm_discard();
+	}
+	return QERR_IO;
 }
 
 static void
@@ -330,7 +435,7 @@ main(int argc, char *argv[])
 	}
 	if (workers > 0)
 		conf.workers = workers;
-	if (peer_parse(&peers, getenv("FCGI_WEB_SERVER_ADDRS"), err,
+	if (peer_parse(&peers, conf.web_server_addrs, err,
 	    sizeof(err)) != QERR_OK) {
 		fprintf(stderr, "quire: %s\n", err);
 		conf_free(&conf);
@@ -352,14 +457,32 @@ main(int argc, char *argv[])
 	 * workers started by others share one only through QUIRE_SHM_PATH.
 	 * Each tenant then carves its region: always in this order (shm.h).
 	 */
-	if (shm_init(conf.shm_path) != QERR_OK || ryw_shm_init() != QERR_OK ||
-	    db_shm_init() != QERR_OK || sesscache_shm_init() != QERR_OK ||
-	    metrics_shm_init() != QERR_OK) {
+	if (shared_state(conf.shm_path) != QERR_OK) {
 		log_msg(LVL_ERROR, NULL, "cannot map shared state: %s",
 		    shm_error());
 		return 1;
 	}
 	signals(on_stop, 0);
+	if (conf.workers > 1) {
+		struct sigaction	 sa;
+		sigset_t		 hup;
+		ssize_t			 len;
+
+		/* Reload by path: a binary replaced there is the one run. */
+		len = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
+		if (len <= 0 || (size_t)len >= sizeof(self_path) - 1)
+			len = 0;
+		self_path[len] = '\0';
+		self_argv = argv;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = self_path[0] != '\0' ? on_reload : SIG_IGN;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGHUP, &sa, NULL);
+		/* A reload held SIGHUP across its exec (reload()). */
+		sigemptyset(&hup);
+		sigaddset(&hup, SIGHUP);
+		sigprocmask(SIG_UNBLOCK, &hup, NULL);
+	}
 	if (conf.workers > 1)
 		rc = supervise(&conf, conf.workers);
 	else

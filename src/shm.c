@@ -67,6 +67,8 @@ static size_t		 nregions;
 static size_t		 used;		/* bytes carved, the header's included */
 static char		 why[256];	/* shm_error() */
 static int		 test_hooks;	/* QUIRE_TEST_HOOKS=1 at shm_init */
+static int		 seg_fd = -1;	/* the anonymous segment's memfd */
+static int		 inherited;	/* the segment came through a reload */
 
 __attribute__((format(printf, 1, 2)))
 static enum qerr
@@ -205,28 +207,112 @@ out:
 	return e;
 }
 
+/*
+ * The segment a reloading supervisor handed over (QUIRE_SHM_FD, set by
+ * the process it was before exec), or NULL. The variable is removed:
+ * workers must not take it for theirs.
+ */
+static struct head *
+inherit(void)
+{
+	struct stat	 st;
+	const char	*v;
+	void		*p;
+	long		 fd;
+	char		*end;
+
+	if ((v = getenv(SHM_FD_VAR)) == NULL)
+		return NULL;
+	fd = strtol(v, &end, 10);
+	(void)unsetenv(SHM_FD_VAR);
+	if (*v == '\0' || *end != '\0' || fd < 3 || fd > 65535)
+		return NULL;
+	if (fstat((int)fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size != (off_t)SEG_SIZE ||
+	    (p = mmap(NULL, SEG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    (int)fd, 0)) == MAP_FAILED) {
+		(void)close((int)fd);
+		return NULL;
+	}
+	if (atomic_load_explicit(&((struct head *)p)->magic,
+	    memory_order_acquire) != SEG_MAGIC) {
+		(void)munmap(p, SEG_SIZE);
+		(void)close((int)fd);
+		return NULL;
+	}
+	seg_fd = (int)fd;
+	inherited = 1;
+	return p;
+}
+
+int
+shm_fd(void)
+{
+
+	return seg_fd;
+}
+
+int
+shm_inherited(void)
+{
+
+	return inherited;
+}
+
+void
+shm_discard(void)
+{
+
+	if (seg != NULL)
+		(void)munmap(seg, SEG_SIZE);
+	seg = NULL;
+	if (seg_fd >= 0)
+		(void)close(seg_fd);
+	seg_fd = -1;
+	inherited = 0;
+}
+
 enum qerr
 shm_init(const char *path)
 {
 	struct head	*s;
 	const char	*v;
 	void		*p;
+	int		 fd;
 
 	why[0] = '\0';
 	s = NULL;
+	/* Mapping again (tests): the old mapping stays until replaced. */
+	if (seg_fd >= 0) {
+		(void)close(seg_fd);
+		seg_fd = -1;
+	}
 	/* Read once: see shm_test_hook(). */
 	test_hooks = (v = getenv("QUIRE_TEST_HOOKS")) != NULL &&
 	    strcmp(v, "1") == 0;
 	if (path == NULL || *path == '\0') {
-		p = mmap(NULL, SEG_SIZE, PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
-			return fail("mmap: %s", strerror(errno));
-		/* Zero-filled, and nobody else has it yet. */
-		s = p;
-		if (seg_init(s) != QERR_OK) {
-			(void)munmap(p, SEG_SIZE);
-			return QERR_IO;
+		if ((s = inherit()) == NULL) {
+			/*
+			 * An anonymous file, kept open across exec (no
+			 * MFD_CLOEXEC) so that a reload (main.c) hands the
+			 * same counters and tables to the next supervisor.
+			 */
+			if ((fd = memfd_create("quire-shm", 0)) == -1)
+				return fail("memfd_create: %s", strerror(errno));
+			if (ftruncate(fd, (off_t)SEG_SIZE) == -1 ||
+			    (p = mmap(NULL, SEG_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_SHARED, fd, 0)) == MAP_FAILED) {
+				(void)close(fd);
+				return fail("mmap: %s", strerror(errno));
+			}
+			/* Zero-filled, and nobody else has it yet. */
+			s = p;
+			if (seg_init(s) != QERR_OK) {
+				(void)munmap(p, SEG_SIZE);
+				(void)close(fd);
+				return QERR_IO;
+			}
+			seg_fd = fd;
 		}
 	} else if (map_file(path, &s) != QERR_OK)
 		return QERR_IO;

@@ -46,6 +46,12 @@
 #include "waiter.h"
 
 #define EVENTS_MAX	(WAITER_KEEP_MAX + 1)
+/*
+ * How long a stopping worker goes on taking what is queued: under load
+ * the queue never empties, and what was queued before the stop comes
+ * first (it is a FIFO). On a reload the new workers take the rest.
+ */
+#define DRAIN_S		1.0
 /* Request lines wait for an idle moment at most this long (log_flush). */
 #define LOG_HOLD_S	0.1
 
@@ -201,36 +207,13 @@ accept_one(struct waiter *w, int *err, int brief)
 	return fd;
 }
 
-/*
- * Waits for work. Buffered request lines are written once nothing is
- * ready and the oldest has waited LOG_HOLD_S: under load one write then
- * carries many lines instead of one each. Fills w->ready and
- * w->listen_ready.
- */
+/* Sorts ready events: the listening socket, kept connections with input. */
 static void
-wait_work(struct waiter *w)
+take_events(struct waiter *w, const struct epoll_event *ev, int n)
 {
-	struct epoll_event	 ev[EVENTS_MAX];
-	double			 since, left;
-	int			 i, n, timeout;
-	char			 c;
+	int	 i;
+	char	 c;
 
-	if ((n = epoll_wait(w->ep, ev, EVENTS_MAX, 0)) == 0) {
-		timeout = -1;
-		if ((since = log_pending_since()) > 0.0) {
-			left = since + LOG_HOLD_S - req_now();
-			if (left <= 0.0)
-				log_flush();
-			else
-				timeout = (int)(left * 1000.0) + 1;
-		}
-		/* The stop signals get through while, and only while, we wait. */
-		n = epoll_pwait(w->ep, ev, EVENTS_MAX, timeout, w->waitmask);
-		if (n == -1)
-			return;		/* a signal: the caller looks at *stop */
-		if (n == 0)
-			log_flush();
-	}
 	for (i = 0; i < n; i++) {
 		int	 fd = ev[i].data.fd;
 
@@ -249,6 +232,69 @@ wait_work(struct waiter *w)
 	}
 }
 
+/*
+ * Waits for work. Buffered request lines are written once nothing is
+ * ready and the oldest has waited LOG_HOLD_S: under load one write then
+ * carries many lines instead of one each. Fills w->ready and
+ * w->listen_ready.
+ */
+static void
+wait_work(struct waiter *w)
+{
+	struct epoll_event	 ev[EVENTS_MAX];
+	double			 since, left;
+	int			 n, timeout;
+
+	if ((n = epoll_wait(w->ep, ev, EVENTS_MAX, 0)) == 0) {
+		timeout = -1;
+		if ((since = log_pending_since()) > 0.0) {
+			left = since + LOG_HOLD_S - req_now();
+			if (left <= 0.0)
+				log_flush();
+			else
+				timeout = (int)(left * 1000.0) + 1;
+		}
+		/* The stop signals get through while, and only while, we wait. */
+		n = epoll_pwait(w->ep, ev, EVENTS_MAX, timeout, w->waitmask);
+		if (n == -1)
+			return;		/* a signal: the caller looks at *stop */
+		if (n == 0)
+			log_flush();
+	}
+	if (n > 0)
+		take_events(w, ev, n);
+}
+
+/*
+ * Stopping: the work already here, so that nothing that reached us
+ * before the stop is reset. Kept connections with a request waiting,
+ * then the connections in the listen queue, each taken with a brief
+ * accept (other workers drain the same queue). -1 once there is none,
+ * or DRAIN_S after the stop.
+ */
+static int
+drain_next(struct waiter *w)
+{
+	struct epoll_event	 ev[EVENTS_MAX];
+	int			 fd, n, err;
+
+	if (w->stop_seen == 0.0)
+		w->stop_seen = req_now();
+	else if (req_now() - w->stop_seen > DRAIN_S)
+		return -1;
+	if (w->nready == 0 && w->nkept > 0 &&
+	    (n = epoll_wait(w->ep, ev, EVENTS_MAX, 0)) > 0)
+		take_events(w, ev, n);
+	if (w->nready > 0)
+		return w->ready[--w->nready];
+	for (;;) {
+		if ((fd = accept_one(w, &err, 1)) >= 0)
+			return fd;
+		if (err != 0)		/* 0: a refused peer; look again */
+			return -1;
+	}
+}
+
 int
 waiter_next(struct waiter *w)
 {
@@ -262,7 +308,7 @@ waiter_next(struct waiter *w)
 		log_flush();
 	for (;;) {
 		if (*w->stop)
-			return -1;
+			return drain_next(w);
 		if (w->nready > 0)
 			return w->ready[--w->nready];
 		if (w->nkept > 0) {
@@ -276,9 +322,9 @@ waiter_next(struct waiter *w)
 			sigprocmask(SIG_SETMASK, w->waitmask, &serving);
 			fd = *w->stop ? -1 : accept_one(w, &err, 0);
 			sigprocmask(SIG_SETMASK, &serving, NULL);
-			/* A connection in hand is served: the stop is graceful. */
+			/* A stop: what is queued is still served (drain_next). */
 			if (fd < 0 && *w->stop)
-				return -1;
+				continue;
 		}
 		if (fd >= 0)
 			return fd;

@@ -56,6 +56,10 @@ app_write_env() {
 		echo "QUIRE_STATEMENT_TIMEOUT_MS=${QUIRE_STATEMENT_TIMEOUT_MS:-5000}"
 		echo "QUIRE_SLOW_QUERY_MS=${QUIRE_SLOW_QUERY_MS:-200}"
 		echo "QUIRE_SHM_PATH=${QUIRE_SHM_PATH:-}"
+		# A file read at start and on each reload (SIGHUP), when set.
+		if [ -n "${QUIRE_ENV_FILE:-}" ]; then
+			echo "QUIRE_ENV_FILE=$QUIRE_ENV_FILE"
+		fi
 		# Test-only hooks (include/shm.h), for tests that ask for them
 		# by name; never in production.
 		if [ -n "${QUIRE_TEST_HOOKS:-}" ]; then
