@@ -442,6 +442,10 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	log_init(conf.log_level, "quire");
+	if (geteuid() == 0)
+		log_msg(LVL_WARN, NULL, "running as root: a bug in a worker would "
+		    "have the whole machine; run quire as an unprivileged user "
+		    "(spawn-fcgi -u, the unit's User=)");
 	if (peers.on)
 		log_msg(LVL_INFO, NULL, "FCGI_WEB_SERVER_ADDRS lists %zu "
 		    "address%s: other TCP peers are refused", peers.n,
