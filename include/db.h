@@ -34,6 +34,7 @@ struct dbconn {
 	double		 backoff;	/* seconds, doubles up to a cap */
 	unsigned long	 reconnects;
 	unsigned long	 errors;
+	const char	*reqid;		/* while db_exec runs: its notices' */
 };
 
 struct db {
@@ -92,6 +93,13 @@ double		 db_replica_set(int i, uint64_t lsn, double lag, double at);
 
 /* "X/Y" (pg_lsn text) to a number; 0 on garbage. */
 uint64_t	 db_parse_lsn(const char *);
+
+/*
+ * The log level of a server notice (every connection logs them as one
+ * line, see db.c): WARNING is warn, NOTICE, INFO, LOG and DEBUG are debug.
+ * severity is PG_DIAG_SEVERITY_NONLOCALIZED; NULL is debug.
+ */
+enum log_level	 db_notice_level(const char *severity);
 
 /* Maps a failed result's SQLSTATE to an internal error. */
 enum qerr	 db_classify(const char *sqlstate);

@@ -29,6 +29,7 @@
 
 #define MAX_MIGRATIONS	512
 #define MAX_SQL_FILE	(4 * 1024 * 1024)
+#define MAX_NAMED	10	/* unknown versions named in the warning */
 
 static PGresult *
 run(PGconn *c, enum stmt s, const char *const *params)
@@ -354,8 +355,70 @@ out:
 }
 
 /*
+ * Versions in schema_migrations that are not files of dir (names, sorted,
+ * n of them): a newer quire migrated this database. Warns on stderr, and
+ * returns how many, or -1 when they cannot be read (the reason is on
+ * stderr). No table yet is none.
+ */
+static long
+unknown_versions(PGconn *c, const char *dir, char *const *names, size_t n)
+{
+	PGresult	*res;
+	const char	*v, *st;
+	size_t		 i, k, len;
+	long		 unknown;
+	int		 rows, r;
+
+	res = run(c, STMT_MIG_VERSIONS, NULL);
+	st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK && st != NULL &&
+	    strcmp(st, "42P01") == 0) {
+		PQclear(res);
+		return 0;
+	}
+	if (!ok(res, "schema_migrations")) {
+		PQclear(res);
+		return -1;
+	}
+	unknown = 0;
+	rows = PQntuples(res);
+	for (r = 0; r < rows; r++) {
+		v = PQgetvalue(res, r, 0);
+		len = strlen(v);
+		for (i = 0; i < n; i++)
+			if (strlen(names[i]) == len + 4 &&
+			    strncmp(names[i], v, len) == 0)
+				break;
+		if (i < n)
+			continue;
+		if (unknown == 0)
+			fprintf(stderr, "quirectl: WARNING: the database has "
+			    "migrations that %s does not have:", dir);
+		if (unknown < MAX_NAMED) {
+			fputc(' ', stderr);
+			put_quoted(stderr, v);
+		}
+		unknown++;
+	}
+	PQclear(res);
+	if (unknown == 0)
+		return 0;
+	k = unknown > MAX_NAMED ? (size_t)(unknown - MAX_NAMED) : 0;
+	if (k > 0)
+		fprintf(stderr, " and %zu more", k);
+	fprintf(stderr, ".\nquirectl: a newer quire migrated it. Use that "
+	    "version's quirectl and schema; run this version's app against "
+	    "it only if those migrations keep it working (docs/operations.md, "
+	    "\"Expand / contract\").\n");
+	return unknown;
+}
+
+/*
  * Applies every migration of dir not yet in schema_migrations, each in
- * its own transaction, in name order. Returns the exit status.
+ * its own transaction, in name order, and warns about versions the
+ * database has and dir does not. Returns the exit status: 0 with such a
+ * warning too, as rolling the app back after a backward-compatible
+ * migration is one way to get there.
  */
 static int
 migrate(const char *url, const char *dir)
@@ -365,6 +428,7 @@ migrate(const char *url, const char *dir)
 	struct dirent	*de;
 	char		*names[MAX_MIGRATIONS];
 	size_t		 n, i;
+	long		 unknown;
 	int		 rc, applied, r;
 
 	if ((d = opendir(dir)) == NULL) {
@@ -384,6 +448,8 @@ migrate(const char *url, const char *dir)
 	}
 	rc = 0;
 	applied = 0;
+	if ((unknown = unknown_versions(c, dir, names, n)) == -1)
+		rc = 1;
 	for (i = 0; i < n && rc == 0; i++) {
 		if ((r = apply(c, dir, names[i])) == -1)
 			rc = 1;
@@ -393,7 +459,10 @@ migrate(const char *url, const char *dir)
 			applied++;
 		}
 	}
-	if (rc == 0 && applied == 0)
+	if (rc == 0 && applied == 0 && unknown > 0)
+		printf("nothing to apply: the database has the %zu migrations "
+		    "of %s and %ld more (see the warning)\n", n, dir, unknown);
+	else if (rc == 0 && applied == 0)
 		printf("schema is up to date (%zu migrations)\n", n);
 	for (i = 0; i < n; i++)
 		free(names[i]);

@@ -221,6 +221,9 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "SELECT 1 FROM schema_migrations WHERE version = $1", 1, STMT_ADMIN },
 	[STMT_MIG_RECORD] = { "mig_record",
 	    "INSERT INTO schema_migrations (version) VALUES ($1)", 1, STMT_ADMIN },
+	/* Every version applied, to find those the schema directory lacks. */
+	[STMT_MIG_VERSIONS] = { "mig_versions",
+	    "SELECT version FROM schema_migrations ORDER BY version", 0, STMT_ADMIN },
 	/* $1 name, $2 canonical email: an existing user is promoted to admin. */
 	[STMT_ADMIN_USER_INSERT] = { "admin_user_insert",
 	    "INSERT INTO users AS u (name, email, role) VALUES ($1, $2, 'admin') "

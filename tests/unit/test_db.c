@@ -1,6 +1,7 @@
 /*
  * Unit tests of what db.c keeps of each replica in the shared segment
- * (the lag bound after a quiet spell) and of its pg_lsn parser.
+ * (the lag bound after a quiet spell), of its pg_lsn parser and of the
+ * log level of a server notice.
  */
 #include "config.h"
 
@@ -67,6 +68,19 @@ parse_lsn(void)
 	is_int(db_parse_lsn("16/1x"), 0, "trailing garbage");
 }
 
+/* WARNING is worth a look; the rest a user can cause at will. */
+static void
+notice_level(void)
+{
+
+	is_int(db_notice_level("WARNING"), LVL_WARN, "WARNING is warn");
+	is_int(db_notice_level("NOTICE"), LVL_DEBUG, "NOTICE is debug");
+	is_int(db_notice_level("INFO"), LVL_DEBUG, "INFO is debug");
+	is_int(db_notice_level("LOG"), LVL_DEBUG, "LOG is debug");
+	is_int(db_notice_level("DEBUG"), LVL_DEBUG, "DEBUG is debug");
+	is_int(db_notice_level(NULL), LVL_DEBUG, "no severity is debug");
+}
+
 int
 main(void)
 {
@@ -83,5 +97,6 @@ main(void)
 	}
 	replica_lag();
 	parse_lsn();
+	notice_level();
 	return tap_done();
 }
