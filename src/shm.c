@@ -297,19 +297,29 @@ shm_init(const char *path)
 			 * MFD_CLOEXEC) so that a reload (main.c) hands the
 			 * same counters and tables to the next supervisor.
 			 */
-			if ((fd = memfd_create("quire-shm", 0)) == -1)
-				return fail("memfd_create: %s", strerror(errno));
-			if (ftruncate(fd, (off_t)SEG_SIZE) == -1 ||
-			    (p = mmap(NULL, SEG_SIZE, PROT_READ | PROT_WRITE,
-			    MAP_SHARED, fd, 0)) == MAP_FAILED) {
-				(void)close(fd);
+			if ((fd = memfd_create("quire-shm", 0)) == -1) {
+				/* A sandbox without memfd: no hand-over, then. */
+				log_msg(LVL_WARN, NULL, "memfd_create: %s: a "
+				    "reload will start the shared state afresh",
+				    strerror(errno));
+				p = mmap(NULL, SEG_SIZE, PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+			} else if (ftruncate(fd, (off_t)SEG_SIZE) == -1)
+				p = MAP_FAILED;
+			else
+				p = mmap(NULL, SEG_SIZE, PROT_READ | PROT_WRITE,
+				    MAP_SHARED, fd, 0);
+			if (p == MAP_FAILED) {
+				if (fd >= 0)
+					(void)close(fd);
 				return fail("mmap: %s", strerror(errno));
 			}
 			/* Zero-filled, and nobody else has it yet. */
 			s = p;
 			if (seg_init(s) != QERR_OK) {
 				(void)munmap(p, SEG_SIZE);
-				(void)close(fd);
+				if (fd >= 0)
+					(void)close(fd);
 				return QERR_IO;
 			}
 			seg_fd = fd;
