@@ -70,7 +70,7 @@ import fcgi  # noqa: E402
 
 DOCS = ["docs/deploy.md", "docs/operations.md"]
 PGVER = "15"
-BLOCK_TIMEOUT = 120
+BLOCK_TIMEOUT = 60
 
 MARK = re.compile(r"^([ \t]*)<!-- doc-test: (.+?) -->[ \t]*$")
 FENCE = re.compile(r"^([ \t]*)```([A-Za-z0-9_-]*)[ \t]*$")
