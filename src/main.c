@@ -389,10 +389,12 @@ static void
 usage(FILE *f)
 {
 
-	fprintf(f, "usage: quire [-w workers] [-V]\n"
+	fprintf(f, "usage: quire [-w|--workers N] [-V|--version] [-h|--help]\n"
 	    "  FastCGI responder; the listening socket is fd 0 "
 	    "(spawn-fcgi, lighttpd bin-path).\n"
-	    "  Configuration comes from QUIRE_* environment variables.\n");
+	    "  Configuration comes from QUIRE_* environment variables, and from\n"
+	    "  the file QUIRE_ENV_FILE names, read again on SIGHUP (a reload).\n"
+	    "  SIGTERM: answer what is in flight and queued, then exit.\n");
 }
 
 int
