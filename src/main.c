@@ -83,12 +83,16 @@ on_reload(int sig)
 }
 
 /*
- * Installs the stop handler. The supervisor needs its wait() interrupted
- * (restart 0); a worker wants every system call of a request in flight
- * to carry on (restart 1).
+ * Installs the signal handlers. The supervisor needs its wait()
+ * interrupted (restart 0); a worker wants every system call of a request
+ * in flight to carry on (restart 1). SIGHUP gets hup: the supervisor's
+ * reload, or SIG_IGN (a worker, a single process). Setting it here, in
+ * one go, matters after a reload: a SIGHUP that came while the new
+ * process started is pending (blocked across the exec), and would be
+ * dropped were SIGHUP ignored even for a moment.
  */
 static void
-signals(void (*handler)(int), int restart)
+signals(void (*handler)(int), int restart, void (*hup)(int))
 {
 	struct sigaction	 sa;
 
@@ -102,11 +106,12 @@ signals(void (*handler)(int), int restart)
 	sa.sa_handler = fcgi_alarm;
 	sa.sa_flags = 0;
 	sigaction(SIGALRM, &sa, NULL);
+	/* Not restarted either: the supervisor's wait() must see it. */
+	sa.sa_handler = hup;
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	/* A client gone mid-answer must not kill the worker. */
 	sigaction(SIGPIPE, &sa, NULL);
-	/* A closed terminal or a stray reload must not stop the service. */
-	sigaction(SIGHUP, &sa, NULL);
 }
 
 /*
@@ -141,7 +146,8 @@ serve(const struct conf *conf)
 		return 1;
 	}
 	buf_init(&out, BOUND_RESPONSE);
-	signals(on_stop, 1);
+	/* A closed terminal or a stray SIGHUP must not stop a worker. */
+	signals(on_stop, 1, SIG_IGN);
 	/* The stop signals wait while a request is served (see on_stop). */
 	sigemptyset(&stops);
 	sigaddset(&stops, SIGTERM);
@@ -205,14 +211,25 @@ serve(const struct conf *conf)
 static pid_t
 spawn(const struct conf *conf)
 {
-	pid_t	 pid;
+	sigset_t	 stops, old;
+	pid_t		 pid;
 
+	/*
+	 * A stop sent to the new worker before it cleared `stopping' would
+	 * be lost (a reload right after a start does that): held until the
+	 * worker waits for work (serve() lets it through there).
+	 */
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigprocmask(SIG_BLOCK, &stops, &old);
 	if ((pid = fork()) == 0) {
 		stopping = 0;
 		log_forked();
 		/* exit(), not _exit(): LeakSanitizer checks at exit in test builds. */
 		exit(serve(conf));
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1)
 		log_msg(LVL_ERROR, NULL, "fork: %s", strerror(errno));
 	return pid;
@@ -407,6 +424,8 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct conf	 conf;
+	sigset_t	 hup;
+	ssize_t		 len;
 	char		 err[256];
 	long		 workers;
 	int		 ch, rc;
@@ -468,22 +487,17 @@ main(int argc, char *argv[])
 		    shm_error());
 		return 1;
 	}
-	signals(on_stop, 0);
 	if (conf.workers > 1) {
-		struct sigaction	 sa;
-		sigset_t		 hup;
-		ssize_t			 len;
-
 		/* Reload by path: a binary replaced there is the one run. */
 		len = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
 		if (len <= 0 || (size_t)len >= sizeof(self_path) - 1)
 			len = 0;
 		self_path[len] = '\0';
 		self_argv = argv;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = self_path[0] != '\0' ? on_reload : SIG_IGN;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGHUP, &sa, NULL);
+	}
+	signals(on_stop, 0, conf.workers > 1 && self_path[0] != '\0' ?
+	    on_reload : SIG_IGN);
+	if (conf.workers > 1) {
 		/* A reload held SIGHUP across its exec (reload()). */
 		sigemptyset(&hup);
 		sigaddset(&hup, SIGHUP);

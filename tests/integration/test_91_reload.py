@@ -2,7 +2,7 @@
 and restart"). SIGHUP: the supervisor executes itself again on the same
 listening socket, with QUIRE_ENV_FILE read anew; 2,000 requests through
 the web server in front (kept connections with nginx) while it is
-reloaded three times and a changed setting takes effect: no answer but
+reloaded four times (once while it starts) and a changed setting takes effect: no answer but
 2xx, no connection reset. SIGTERM: the requests in flight and those
 already queued on quire's socket are answered before it exits, and a
 stop followed by a start shows the window the docs state."""
@@ -120,7 +120,18 @@ def test_reload_under_load_loses_nothing():
                     # A changed setting takes effect with the reload.
                     _write_env(["QUIRE_MAX_PAGE_BYTES=16384"])
                 os.kill(pid, signal.SIGHUP)
-                wait_for(lambda: app_log().count("reloading: executing") == before + n + 1, what="reload")
+                want = before + n + 1
+                wait_for(lambda: app_log().count("reloading: executing") >= want, timeout=40,
+                         what="reload")
+                if n == 2:
+                    # Another the moment the old process said it is
+                    # executing the new: it reaches a process still
+                    # starting, which holds it, and reloads once more.
+                    os.kill(pid, signal.SIGHUP)
+                    want += 1
+                    wait_for(lambda: app_log().count("reloading: executing") >= want, timeout=40,
+                             what="the reload asked for while starting")
+        assert app_log().count("reloading: executing") == before + 4
         bad = [r for _, r in load.results if r != 200]
         assert len(load.results) >= 2000, len(load.results)
         assert not bad, (len(bad), bad[:10])
