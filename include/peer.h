@@ -30,6 +30,15 @@ struct peer_list {
 };
 
 /*
+ * Parses one address s[0..len) in inet_pton's notation, IPv4 or IPv6, an
+ * IPv4-mapped IPv6 address as its IPv4 one. Returns 0, or -1 when s is
+ * not an address.
+ */
+int		 peer_addr_parse(const char *s, size_t len, struct peer_addr *);
+/* 1 when x and y are the same address. */
+int		 peer_addr_equal(const struct peer_addr *x, const struct peer_addr *y);
+
+/*
  * Parses FCGI_WEB_SERVER_ADDRS: addresses separated by commas, blanks
  * around each ignored, each an IPv4 or IPv6 address in inet_pton's
  * notation. An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is stored as

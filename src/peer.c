@@ -41,8 +41,8 @@ unmap(struct peer_addr *pa)
 }
 
 /* Parses one trimmed entry; 0, or -1 when it is no address. */
-static int
-parse_one(const char *s, size_t len, struct peer_addr *pa)
+int
+peer_addr_parse(const char *s, size_t len, struct peer_addr *pa)
 {
 	char	 tmp[INET6_ADDRSTRLEN + 1];
 
@@ -83,7 +83,7 @@ peer_parse(struct peer_list *l, const char *s, char *err, size_t errsz)
 				    "addresses", VAR, PEER_MAX);
 				return QERR_INVAL;
 			}
-			if (parse_one(q, len, &l->addr[l->n]) == -1) {
+			if (peer_addr_parse(q, len, &l->addr[l->n]) == -1) {
 				snprintf(err, errsz, "%s: \"%.*s\" is not an "
 				    "IPv4 or IPv6 address (list addresses, "
 				    "comma-separated; no names, ports or "
@@ -131,11 +131,19 @@ from_sockaddr(const struct sockaddr *sa, socklen_t len, struct peer_addr *pa)
 }
 
 int
+peer_addr_equal(const struct peer_addr *x, const struct peer_addr *y)
+{
+
+	return x->family == y->family &&
+	    memcmp(x->a, y->a, x->family == AF_INET ? 4 : 16) == 0;
+}
+
+int
 peer_allowed(const struct peer_list *l, const struct sockaddr *sa,
     socklen_t len)
 {
 	struct peer_addr	 pa;
-	size_t			 i, n;
+	size_t			 i;
 
 	if (!l->on)
 		return 1;
@@ -144,10 +152,8 @@ peer_allowed(const struct peer_list *l, const struct sockaddr *sa,
 	/* An IP peer whose address we cannot read is not on the list. */
 	if (from_sockaddr(sa, len, &pa) == -1)
 		return 0;
-	n = pa.family == AF_INET ? 4 : 16;
 	for (i = 0; i < l->n; i++)
-		if (l->addr[i].family == pa.family &&
-		    memcmp(l->addr[i].a, pa.a, n) == 0)
+		if (peer_addr_equal(&l->addr[i], &pa))
 			return 1;
 	return 0;
 }

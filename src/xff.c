@@ -10,58 +10,35 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "peer.h"
 #include "utf8.h"
 #include "xff.h"
 
-/* An address in binary: family and bytes (IPv4-mapped IPv6 as IPv4). */
-struct addr {
-	int		 af;
-	unsigned char	 b[16];
-};
-
+/* s[0..n), blanks around it and IPv6 brackets taken off, as an address. */
 static int
-parse(const char *s, size_t n, struct addr *a)
+parse(const char *s, size_t n, struct peer_addr *a)
 {
-	static const unsigned char mapped[12] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-	};
-	char	 tmp[INET6_ADDRSTRLEN + 2];
 
 	fmt_trim(&s, &n);
 	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
 		s++;
 		n -= 2;
 	}
-	if (n == 0 || n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	if (inet_pton(AF_INET, tmp, a->b) == 1) {
-		a->af = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, tmp, a->b) != 1)
-		return -1;
-	if (memcmp(a->b, mapped, sizeof(mapped)) == 0) {
-		memmove(a->b, a->b + 12, 4);
-		a->af = AF_INET;
-	} else
-		a->af = AF_INET6;
-	return 0;
+	return n == 0 ? -1 : peer_addr_parse(s, n, a);
 }
 
 static void
-put(const struct addr *a, char *out)
+put(const struct peer_addr *a, char *out)
 {
 
-	if (inet_ntop(a->af, a->b, out, XFF_ADDR_MAX) == NULL)
+	if (inet_ntop(a->family, a->a, out, XFF_ADDR_MAX) == NULL)
 		out[0] = '\0';
 }
 
 int
 xff_canon(const char *s, size_t n, char *out)
 {
-	struct addr	 a;
+	struct peer_addr	 a;
 
 	if (parse(s, n, &a) == -1)
 		return -1;
@@ -70,22 +47,14 @@ xff_canon(const char *s, size_t n, char *out)
 }
 
 static int
-same(const struct addr *x, const struct addr *y)
+trusted(const struct peer_addr *a, char *const *proxies, size_t n)
 {
-
-	return x->af == y->af &&
-	    memcmp(x->b, y->b, x->af == AF_INET ? 4 : 16) == 0;
-}
-
-static int
-trusted(const struct addr *a, char *const *proxies, size_t n)
-{
-	struct addr	 p;
+	struct peer_addr	 p;
 	size_t		 i;
 
 	for (i = 0; i < n; i++)
 		if (parse(proxies[i], strlen(proxies[i]), &p) == 0 &&
-		    same(a, &p))
+		    peer_addr_equal(a, &p))
 			return 1;
 	return 0;
 }
@@ -94,7 +63,7 @@ const char *
 xff_client(const char *remote, const char *xff, char *const *proxies,
     size_t n, char *out)
 {
-	struct addr	 hop, a;
+	struct peer_addr	 hop, a;
 	const char	*end, *start;
 
 	if (remote == NULL)
