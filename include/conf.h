@@ -45,6 +45,18 @@ struct conf {
 	char		*shm_path;		/* QUIRE_SHM_PATH, "" when unset */
 	char		*web_server_addrs;	/* FCGI_WEB_SERVER_ADDRS, "" when unset */
 	char		*storage;		/* owns the strings above */
+	/*
+	 * Mail (API.md "Mail"): configured when QUIRE_MAIL_URL is set, and
+	 * then QUIRE_APP_URL and QUIRE_MAIL_FROM are required. The app
+	 * only queues; `quirectl mail-worker` reads the URL and sends.
+	 */
+	int		 mail_on;
+	char		*app_url;		/* no trailing slash; "" when unset */
+	char		*mail_from;		/* as given: "addr" or "Name <addr>" */
+	char		*mail_domain;		/* of mail_from's address: Message-IDs */
+	int		 verify_on_signup;
+	int		 require_verified;
+	char		*mail_storage;		/* owns the mail strings */
 };
 
 /*

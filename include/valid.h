@@ -18,7 +18,8 @@ enum ftype {
 	FT_PASSWORD,
 	FT_URL,
 	FT_ROLE,
-	FT_BOOL
+	FT_BOOL,
+	FT_TOKEN	/* a mailed one-time token: base64url of 32 bytes */
 };
 
 #define F_REQUIRED	0x01
@@ -33,9 +34,16 @@ struct field {
 	unsigned int	 flags;
 };
 
+struct fieldval;
+
 struct body_spec {
 	const struct field	*fields;
 	size_t			 nfields;
+	/*
+	 * A rule across fields, or NULL: runs after the field walk, adds its
+	 * own details and returns 1 when it did.
+	 */
+	int			(*cross)(struct req *, const struct fieldval *);
 };
 
 /*
@@ -52,7 +60,11 @@ struct fieldval {
 
 enum { SIGNUP_NAME, SIGNUP_EMAIL, SIGNUP_PASSWORD, SIGNUP__MAX };
 enum { LOGIN_EMAIL, LOGIN_PASSWORD, LOGIN__MAX };
-enum { USER_NAME, USER_EMAIL, USER_PASSWORD, USER_ROLE, USER_IMAGE, USER__MAX };
+enum { USER_NAME, USER_EMAIL, USER_PASSWORD, USER_ROLE, USER_IMAGE,
+	USER_CURRENT_PASSWORD, USER__MAX };
+enum { FORGOT_EMAIL, FORGOT__MAX };
+enum { RESET_TOKEN, RESET_PASSWORD, RESET__MAX };
+enum { VERIFY_TOKEN, VERIFY__MAX };
 enum { POST_TITLE, POST_CONTENT, POST_PUBLISHED, POST__MAX };
 
 extern const struct body_spec body_signup;
@@ -61,6 +73,16 @@ extern const struct body_spec body_user_create;	/* no image */
 extern const struct body_spec body_user_patch;
 extern const struct body_spec body_post_create;
 extern const struct body_spec body_post_patch;
+extern const struct body_spec body_forgot;
+extern const struct body_spec body_reset;
+extern const struct body_spec body_verify;
+
+/*
+ * 1 when a PATCH /users/:id body (fields f) changes the caller's own
+ * password or email: the change that needs currentPassword
+ * (API.md, Re-authentication).
+ */
+int		 valid_needs_reauth(const struct req *, const struct fieldval *f);
 
 /*
  * Applies spec to the JSON object obj. Fills r->fields (arena, indexed

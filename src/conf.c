@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "email.h"
 #include "fmt.h"
 #include "mem.h"
 
@@ -43,6 +44,7 @@ static const struct num_var num_vars[] = {
 	{ "QUIRE_SLOW_QUERY_MS", K_LONG, "200", 0, 600000, OFF(slow_query_ms) },
 	{ "QUIRE_WORKERS", K_LONG, "1", 1, 256, OFF(workers) },
 	{ "QUIRE_REQUEST_TIMEOUT", K_LONG, "10", 1, 600, OFF(request_timeout) },
+	{ "QUIRE_REQUIRE_VERIFIED", K_BOOL, "0", 0, 1, OFF(require_verified) },
 };
 
 static const char *const level_names[LVL__MAX] = {
@@ -108,6 +110,111 @@ conf_split_urls(char *s, char **out, size_t max)
 		}
 	}
 	return (int)n;
+}
+
+/* 1 when s holds a control character or a space: nothing to put in a header or a link. */
+static int
+has_ctl_or_space(const char *s)
+{
+
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/*
+ * The mail rows. QUIRE_MAIL_FROM is "addr" or "Name <addr>"; its
+ * address must pass the contract's email shape (a From that mail
+ * servers refuse would fail every message, found only by the worker).
+ */
+static enum qerr
+conf_mail(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
+{
+	const char	*mail, *app, *from, *vos, *addr, *lt, *at;
+	size_t		 alen, applen, n;
+	char		*p;
+
+	if ((mail = get("QUIRE_MAIL_URL", arg)) == NULL)
+		mail = "";
+	if ((app = get("QUIRE_APP_URL", arg)) == NULL)
+		app = "";
+	if ((from = get("QUIRE_MAIL_FROM", arg)) == NULL)
+		from = "";
+	c->mail_on = *mail != '\0';
+	if (c->mail_on && (*app == '\0' || *from == '\0')) {
+		snprintf(err, errsz, "QUIRE_MAIL_URL is set: QUIRE_APP_URL and "
+		    "QUIRE_MAIL_FROM are required too");
+		return QERR_INVAL;
+	}
+	applen = strlen(app);
+	while (applen > 0 && app[applen - 1] == '/')
+		applen--;
+	if (*app != '\0' && ((strncmp(app, "https://", 8) != 0 &&
+	    strncmp(app, "http://", 7) != 0) || has_ctl_or_space(app))) {
+		snprintf(err, errsz, "QUIRE_APP_URL must be an http:// or "
+		    "https:// URL without spaces");
+		return QERR_INVAL;
+	}
+	addr = from;
+	alen = strlen(from);
+	if ((lt = strrchr(from, '<')) != NULL) {
+		addr = lt + 1;
+		alen = strlen(addr);
+		if (alen == 0 || addr[alen - 1] != '>') {
+			snprintf(err, errsz, "QUIRE_MAIL_FROM must be "
+			    "\"addr@example.com\" or \"Name <addr@example.com>\"");
+			return QERR_INVAL;
+		}
+		alen--;
+	}
+	for (n = 0; from[n] != '\0'; n++)
+		if ((unsigned char)from[n] < 0x20 || from[n] == 0x7f) {
+			snprintf(err, errsz, "QUIRE_MAIL_FROM holds a control character");
+			return QERR_INVAL;
+		}
+	if (*from != '\0' && email_shape(addr, alen) != NULL) {
+		snprintf(err, errsz, "QUIRE_MAIL_FROM: \"%.*s\" is not a valid "
+		    "email address", (int)(alen > 254 ? 254 : alen), addr);
+		return QERR_INVAL;
+	}
+	at = memchr(addr, '@', alen);
+	if ((c->mail_storage = mem_malloc(applen + strlen(from) + alen + 3)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return QERR_NOMEM;
+	}
+	p = c->mail_storage;
+	c->app_url = p;
+	memcpy(p, app, applen);
+	p[applen] = '\0';
+	p += applen + 1;
+	c->mail_from = p;
+	strcpy(p, from);
+	p += strlen(from) + 1;
+	c->mail_domain = p;
+	n = at != NULL ? alen - (size_t)(at + 1 - addr) : 0;
+	memcpy(p, at != NULL ? at + 1 : "", n);
+	p[n] = '\0';
+
+	/* Default: on when mail is configured (API.md, Configuration). */
+	c->verify_on_signup = c->mail_on;
+	if ((vos = get("QUIRE_VERIFY_ON_SIGNUP", arg)) != NULL && *vos != '\0') {
+		long	 l;
+
+		if (conf_parse_long(vos, 0, 1, &l) != QERR_OK) {
+			snprintf(err, errsz, "QUIRE_VERIFY_ON_SIGNUP must be 0 or 1");
+			return QERR_INVAL;
+		}
+		c->verify_on_signup = (int)l;
+	}
+	if ((c->verify_on_signup || c->require_verified) && !c->mail_on) {
+		snprintf(err, errsz, "%s needs mail: set QUIRE_MAIL_URL, "
+		    "QUIRE_APP_URL and QUIRE_MAIL_FROM",
+		    c->require_verified ? "QUIRE_REQUIRE_VERIFIED=1" :
+		    "QUIRE_VERIFY_ON_SIGNUP=1");
+		return QERR_INVAL;
+	}
+	return QERR_OK;
 }
 
 /* Splits a comma list in place into out[], trimming blanks. */
@@ -250,6 +357,10 @@ conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 		c->nproxies = (size_t)n;
 	}
 #undef COPY
+	if (conf_mail(c, get, arg, err, errsz) != QERR_OK) {
+		conf_free(c);
+		return QERR_INVAL;
+	}
 	return QERR_OK;
 }
 
@@ -358,6 +469,8 @@ conf_free(struct conf *c)
 
 	mem_free(c->storage);
 	c->storage = NULL;
+	mem_free(c->mail_storage);
+	c->mail_storage = NULL;
 }
 
 int

@@ -13,6 +13,8 @@
 #include "auth.h"
 #include "db.h"
 #include "h_auth.h"
+#include "limit.h"
+#include "outbox.h"
 #include "log.h"
 #include "resp.h"
 #include "ryw.h"
@@ -21,55 +23,6 @@
 
 /* Bytes of User-Agent kept with a session. */
 #define SESSION_UA_MAX	256
-
-/*
- * Counts this attempt against the client address and the email.
- * Returns 0 when under the limit, else the answer's status (429 with
- * Retry-After, or 503).
- */
-static int
-rate_limit(struct req *r, const char *email)
-{
-	PGresult	*res;
-	const char	*params[2];
-	char		*kaddr, *kemail;
-	long		 worst, wait;
-	int		 i;
-	enum qerr	 e;
-
-	if (r->conf->auth_rate_limit == 0)
-		return 0;
-	kaddr = arena_printf(r->arena, "addr:%s", auth_client_addr(r));
-	kemail = arena_printf(r->arena, "email:%s", email);
-	if (kaddr == NULL || kemail == NULL)
-		return resp_qerr(r, QERR_NOMEM);
-	params[0] = kaddr;
-	params[1] = kemail;
-	if ((e = db_exec(r, DB_PRIMARY, STMT_RATE_HIT, params, &res)) != QERR_OK)
-		return resp_qerr(r, e);
-	worst = wait = 0;
-	for (i = 0; i < PQntuples(res); i++) {
-		long c = strtol(PQgetvalue(res, i, 0), NULL, 10);
-		long w = strtol(PQgetvalue(res, i, 1), NULL, 10);
-
-		if (c > worst)
-			worst = c;
-		if (c > r->conf->auth_rate_limit && w > wait)
-			wait = w;
-	}
-	if (worst <= r->conf->auth_rate_limit)
-		return 0;
-	{
-		char	 v[24];
-
-		snprintf(v, sizeof(v), "%ld", wait < 1 ? 1 : wait);
-		resp_header(r, "Retry-After", v);
-	}
-	/* Old windows are dead weight; whoever is limited pays to sweep them. */
-	if (db_exec(r, DB_PRIMARY, STMT_RATE_PURGE, NULL, &res) != QERR_OK)
-		log_msg(LVL_WARN, r->in.reqid, "rate limit sweep failed");
-	return resp_error(r, ERR_RATE_LIMITED, NULL);
-}
 
 /*
  * Creates a session for user_id. Writes the token into token and the
@@ -140,7 +93,7 @@ h_auth_signup(struct req *r)
 	enum qerr		 e;
 	int			 st;
 
-	if ((st = rate_limit(r, f[SIGNUP_EMAIL].s)) != 0)
+	if ((st = limit_auth(r, f[SIGNUP_EMAIL].s)) != 0)
 		return st;
 	/* Hash before the transaction: never hold locks across 30 ms of CPU. */
 	if (auth_password_hash(hash, f[SIGNUP_PASSWORD].s,
@@ -150,6 +103,8 @@ h_auth_signup(struct req *r)
 	    (e = account_create(r, f[SIGNUP_NAME].s, f[SIGNUP_EMAIL].s, "user",
 	    hash, &u)) != QERR_OK ||
 	    (e = session_create(r, u.id, token, expires)) != QERR_OK ||
+	    (r->conf->verify_on_signup &&
+	    (e = outbox_link_by_id(r, OUTBOX_VERIFY, u.id, 0)) != QERR_OK) ||
 	    (e = db_commit(r)) != QERR_OK)
 		return account_abort(r, e, hash, sizeof(hash));
 	sodium_memzero(hash, sizeof(hash));
@@ -169,7 +124,7 @@ h_auth_login(struct req *r)
 	enum qerr		 e;
 	int			 st, ok;
 
-	if ((st = rate_limit(r, f[LOGIN_EMAIL].s)) != 0)
+	if ((st = limit_auth(r, f[LOGIN_EMAIL].s)) != 0)
 		return st;
 	params[0] = f[LOGIN_EMAIL].s;
 	if ((e = db_exec(r, DB_PRIMARY, STMT_LOGIN_LOOKUP, params, &res)) != QERR_OK)
@@ -183,6 +138,16 @@ h_auth_login(struct req *r)
 		return resp_error(r, ERR_UNAUTHORIZED, "Invalid email or password");
 	if (user_from_row(&u, res, 0, 0) == -1)
 		return resp_qerr(r, QERR_DB);
+	/*
+	 * Only the right password learns that the address is unverified.
+	 * A fresh link goes out at most once a minute per user, however
+	 * often the login is tried.
+	 */
+	if (r->conf->require_verified && !u.email_verified) {
+		if (outbox_link_by_id(r, OUTBOX_VERIFY, u.id, 60) != QERR_OK)
+			log_msg(LVL_WARN, r->in.reqid, "verification mail not queued");
+		return resp_error(r, ERR_FORBIDDEN, "Email not verified");
+	}
 	/* A cheaper cost than today's, or a hash from before NFKC. */
 	if ((ok == AUTH_PW_LEGACY || auth_password_needs_rehash(hash)) &&
 	    auth_password_hash(newhash, f[LOGIN_PASSWORD].s,

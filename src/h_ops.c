@@ -125,8 +125,29 @@ int
 h_ops_metrics(struct req *r)
 {
 
+	PGresult	*res;
+
 	resp_raw(r, "text/plain; version=0.0.4; charset=utf-8");
 	metrics_render(&r->out.data);
+	/*
+	 * The outbox is the database's, not a counter of this host: one
+	 * indexed query per scrape. When no server answers, the series are
+	 * left out (absent, not zero) and the rest of the page still goes.
+	 */
+	if (db_exec(r, DB_READ, STMT_MAIL_STATS, NULL, &res) == QERR_OK &&
+	    PQntuples(res) == 1) {
+		buf_printf(&r->out.data,
+		    "# HELP quire_mail_outbox_messages Messages waiting in the mail outbox.\n"
+		    "# TYPE quire_mail_outbox_messages gauge\n"
+		    "quire_mail_outbox_messages %s\n"
+		    "# HELP quire_mail_outbox_oldest_seconds Age of the oldest waiting message.\n"
+		    "# TYPE quire_mail_outbox_oldest_seconds gauge\n"
+		    "quire_mail_outbox_oldest_seconds %s\n"
+		    "# HELP quire_mail_failed_messages Messages the mail server refused for good, kept for an operator.\n"
+		    "# TYPE quire_mail_failed_messages gauge\n"
+		    "quire_mail_failed_messages %s\n",
+		    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	}
 	return r->out.status;
 }
 

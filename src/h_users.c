@@ -11,6 +11,8 @@
 #include "auth.h"
 #include "db.h"
 #include "h_users.h"
+#include "limit.h"
+#include "outbox.h"
 #include "page.h"
 #include "resp.h"
 #include "valid.h"
@@ -98,16 +100,39 @@ h_users_create(struct req *r)
 	return user_answer(r, 201, &u);
 }
 
+/*
+ * Re-authentication (API.md): currentPassword against the user's stored
+ * hash. Returns 0, or the answer's status (403 when it is wrong).
+ */
+static int
+reauth(struct req *r, const char *user_id)
+{
+	const struct fieldval	*cp = &r->fields[USER_CURRENT_PASSWORD];
+	PGresult		*res;
+	const char		*params[1], *hash;
+	enum qerr		 e;
+
+	params[0] = user_id;
+	if ((e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_HASH, params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	hash = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ?
+	    PQgetvalue(res, 0, 0) : NULL;
+	/* No password (an imported OAuth-only user): nothing can match. */
+	if (auth_password_verify(hash, cp->s, cp->len) == AUTH_PW_NO)
+		return resp_error(r, ERR_FORBIDDEN, "Current password is wrong");
+	return 0;
+}
+
 int
 h_users_patch(struct req *r)
 {
 	const struct fieldval	*f = r->fields;
 	PGresult		*res;
 	struct user		 u;
-	const char		*params[6];
+	const char		*params[6], *old_email;
 	char			 hash[crypto_pwhash_STRBYTES];
 	enum qerr		 e;
-	int			 st, any, self;
+	int			 st, any, self, email_changed;
 
 	if ((st = load(r, &u, 1)) != 0)
 		return st;
@@ -116,11 +141,28 @@ h_users_patch(struct req *r)
 		return resp_error(r, ERR_FORBIDDEN, "Only the user or an admin may change a user");
 	if (f[USER_ROLE].present && !auth_is_admin(r))
 		return resp_error(r, ERR_FORBIDDEN, "Only an admin may set a role");
+	/* The id as sent may differ in case from the canonical one. */
+	if (self && (f[USER_PASSWORD].present || f[USER_EMAIL].present) &&
+	    !f[USER_CURRENT_PASSWORD].present) {
+		resp_detail(r, "currentPassword",
+		    "is required to change your own password or email");
+		return resp_error(r, ERR_VALIDATION, NULL);
+	}
+	/* Every request carrying a credential counts, whatever its answer. */
+	if (f[USER_CURRENT_PASSWORD].present &&
+	    (st = limit_auth(r, r->sess->user.email)) != 0)
+		return st;
+	if (self && (f[USER_PASSWORD].present || f[USER_EMAIL].present) &&
+	    (st = reauth(r, u.id)) != 0)
+		return st;
 	any = 0;
 	for (st = 0; st < USER__MAX; st++)
-		any |= f[st].present;
+		if (st != USER_CURRENT_PASSWORD)
+			any |= f[st].present;
 	if (!any)
 		return user_answer(r, 200, &u);
+	old_email = u.email;
+	email_changed = f[USER_EMAIL].present && strcmp(f[USER_EMAIL].s, u.email) != 0;
 	if (f[USER_PASSWORD].present &&
 	    auth_password_hash(hash, f[USER_PASSWORD].s, f[USER_PASSWORD].len) == -1)
 		return resp_qerr(r, QERR_NOMEM);
@@ -156,6 +198,14 @@ h_users_patch(struct req *r)
 		if (e != QERR_OK)
 			goto fail;
 	}
+	/*
+	 * The new address proves itself by its link; the old one hears of
+	 * the change, with no link in it. Queued in this transaction.
+	 */
+	if (email_changed && r->conf->mail_on &&
+	    ((e = outbox_link_by_id(r, OUTBOX_VERIFY, u.id, 0)) != QERR_OK ||
+	    (e = outbox_notice(r, OUTBOX_EMAIL_CHANGED, old_email, u.name)) != QERR_OK))
+		goto fail;
 	if ((e = db_commit(r)) != QERR_OK)
 		goto fail;
 	/* Sessions carry the user's role and may have ended: no stale vouching. */

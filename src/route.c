@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "h_account.h"
 #include "h_auth.h"
 #include "h_ops.h"
 #include "h_posts.h"
@@ -24,6 +25,10 @@ const struct route routes[] = {
 	{ METHOD_POST,	"/auth/login",		ROUTE_NONE,	&body_login,	h_auth_login },
 	{ METHOD_POST,	"/auth/logout",		ROUTE_SESSION,	NULL,		h_auth_logout },
 	{ METHOD_GET,	"/auth/me",		ROUTE_SESSION,	NULL,		h_auth_me },
+	{ METHOD_POST,	"/auth/password/forgot", ROUTE_NONE,	&body_forgot,	h_account_forgot },
+	{ METHOD_POST,	"/auth/password/reset",	ROUTE_NONE,	&body_reset,	h_account_reset },
+	{ METHOD_POST,	"/auth/verify-email/send", ROUTE_SESSION, NULL,		h_account_verify_send },
+	{ METHOD_POST,	"/auth/verify-email",	ROUTE_NONE,	&body_verify,	h_account_verify },
 	{ METHOD_GET,	"/users",		ROUTE_SESSION,	NULL,		h_users_list },
 	{ METHOD_POST,	"/users",		ROUTE_ADMIN,	&body_user_create, h_users_create },
 	{ METHOD_GET,	"/users/:id",		ROUTE_SESSION,	NULL,		h_users_get },

@@ -146,6 +146,8 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	[STMT_USER_UPDATE] = { "user_update",
 	    "UPDATE users AS u SET name = COALESCE($2, u.name), "
 	    "email = COALESCE($3, u.email), "
+	    "email_verified = CASE WHEN $3 IS NOT NULL AND $3 <> u.email THEN "
+	    "false ELSE u.email_verified END, "
 	    "image = CASE WHEN $4::bool THEN $5 ELSE u.image END, "
 	    "role = COALESCE($6, u.role), updated_at = date_trunc('milliseconds', now()) "
 	    "WHERE u.id = $1 RETURNING " USER_COLS, 6, STMT_WRITE },
@@ -210,6 +212,77 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "p.author_id = $2) AND" VISIBLE("$2", "$3::bool") "AND "
 	    "(p.created_at, p.id) < ($4::timestamptz, $5::uuid)" NEWEST
 	    "LIMIT $6", 6, STMT_READ },
+
+	/* $1 user id: the credential hash, for re-authentication. On the primary. */
+	[STMT_ACCOUNT_HASH] = { "account_hash",
+	    "SELECT a.password FROM accounts a WHERE a.user_id = $1 AND "
+	    "a.provider_id = 'credential'", 1, STMT_READ },
+	/*
+	 * A one-time token and the mail that carries it, in one statement:
+	 * $1 the user (id or canonical email), $2 kind, $3 token hash,
+	 * $4 lifetime in seconds, $5 Message-ID domain, $6 subject, $7 body,
+	 * $8 seconds a pending token of this kind holds off a new one (0:
+	 * always issue). The token row is keyed on (user, kind), so a new
+	 * token replaces the older one. An unknown user inserts nothing, in
+	 * the same round trip: the answer and its time do not tell. The
+	 * NOTIFY wakes `quirectl mail-worker` at commit.
+	 */
+#define MAIL_LINK(where)						\
+	    "WITH u AS (SELECT id, name, email FROM users WHERE " where "), "	\
+	    "t AS (INSERT INTO one_time_tokens AS o (token_hash, kind, user_id, " \
+	    "email, expires_at) SELECT $3, $2, u.id, u.email, now() + $4 * "	\
+	    "interval '1 second' FROM u ON CONFLICT (user_id, kind) DO UPDATE " \
+	    "SET token_hash = EXCLUDED.token_hash, email = EXCLUDED.email, "	\
+	    "expires_at = EXCLUDED.expires_at, used_at = NULL, "		\
+	    "created_at = EXCLUDED.created_at WHERE o.used_at IS NOT NULL OR " \
+	    "o.email <> EXCLUDED.email OR o.created_at <= now() - $8 * "	\
+	    "interval '1 second' RETURNING user_id), "				\
+	    "m AS (INSERT INTO mail_outbox (message_id, kind, recipient, "	\
+	    "recipient_name, subject, body) SELECT '<' || gen_random_uuid() || " \
+	    "'@' || $5 || '>', $2, u.email, u.name, $6, $7 FROM u JOIN t ON "	\
+	    "t.user_id = u.id RETURNING 1) "					\
+	    "SELECT pg_notify('quire_mail', '') FROM m"
+	[STMT_MAIL_LINK_BY_ID] = { "mail_link_by_id",
+	    MAIL_LINK("id = $1::uuid"), 8, STMT_WRITE },
+	[STMT_MAIL_LINK_BY_EMAIL] = { "mail_link_by_email",
+	    MAIL_LINK("email = $1"), 8, STMT_WRITE },
+#undef MAIL_LINK
+	/* $1 kind, $2 recipient, $3 name, $4 Message-ID domain, $5 subject, $6 body */
+	[STMT_MAIL_NOTICE] = { "mail_notice",
+	    "WITH m AS (INSERT INTO mail_outbox (message_id, kind, recipient, "
+	    "recipient_name, subject, body) VALUES ('<' || gen_random_uuid() || "
+	    "'@' || $4 || '>', $1, $2, $3, $5, $6) RETURNING 1) "
+	    "SELECT pg_notify('quire_mail', '') FROM m", 6, STMT_WRITE },
+	/*
+	 * $1 token hash, $2 kind: the current email of the token's user,
+	 * whatever the token's state (the rate limit's key). On the primary.
+	 */
+	[STMT_TOKEN_PEEK] = { "token_peek",
+	    "SELECT u.email FROM one_time_tokens t JOIN users u ON u.id = "
+	    "t.user_id WHERE t.token_hash = $1 AND t.kind = $2", 2, STMT_READ },
+	/*
+	 * $1 token hash, $2 kind: uses the token once (a concurrent second
+	 * use waits for the row and then finds used_at set) and marks the
+	 * email verified: both reset and verification prove the mailbox. A
+	 * token for an address the user no longer has matches nothing.
+	 */
+	[STMT_TOKEN_REDEEM] = { "token_redeem",
+	    "WITH t AS (UPDATE one_time_tokens o SET used_at = now() FROM users x "
+	    "WHERE o.token_hash = $1 AND o.kind = $2 AND o.used_at IS NULL AND "
+	    "o.expires_at > now() AND x.id = o.user_id AND x.email = o.email "
+	    "RETURNING o.user_id) UPDATE users AS u SET email_verified = true, "
+	    "updated_at = date_trunc('milliseconds', now()) FROM t WHERE u.id = "
+	    "t.user_id RETURNING " USER_COLS, 2, STMT_WRITE },
+	/*
+	 * /metrics: the outbox's waiting messages, the age of the oldest in
+	 * seconds, and the failed ones; each on a partial index.
+	 */
+	[STMT_MAIL_STATS] = { "mail_stats",
+	    "SELECT (SELECT count(*) FROM mail_outbox WHERE failed_at IS NULL), "
+	    "COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(created_at)) FROM "
+	    "mail_outbox WHERE failed_at IS NULL), 0)::float8, "
+	    "(SELECT count(*) FROM mail_outbox WHERE failed_at IS NOT NULL)",
+	    0, STMT_READ },
 
 	[STMT_MIG_LOCK] = { "mig_lock",
 	    "SELECT pg_advisory_xact_lock(7165188)", 0, STMT_ADMIN },

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "auth.h"
 #include "email.h"
 #include "fmt.h"
 #include "resp.h"
@@ -17,14 +18,14 @@ static const struct field signup_fields[SIGNUP__MAX] = {
 	[SIGNUP_EMAIL] = { "email", FT_EMAIL, 1, 254, F_REQUIRED | F_TRIM },
 	[SIGNUP_PASSWORD] = { "password", FT_PASSWORD, 8, 128, F_REQUIRED },
 };
-const struct body_spec body_signup = { signup_fields, SIGNUP__MAX };
+const struct body_spec body_signup = { signup_fields, SIGNUP__MAX, NULL };
 
 /* The contract's password rule holds for login too. */
 static const struct field login_fields[LOGIN__MAX] = {
 	[LOGIN_EMAIL] = { "email", FT_EMAIL, 1, 254, F_REQUIRED | F_TRIM },
 	[LOGIN_PASSWORD] = { "password", FT_PASSWORD, 8, 128, F_REQUIRED },
 };
-const struct body_spec body_login = { login_fields, LOGIN__MAX };
+const struct body_spec body_login = { login_fields, LOGIN__MAX, NULL };
 
 /* One table for both user bodies: create requires, patch does not. */
 #define USER_FIELDS(req) \
@@ -36,13 +37,56 @@ const struct body_spec body_login = { login_fields, LOGIN__MAX };
 static const struct field user_create_fields[USER_IMAGE] = {
 	USER_FIELDS(F_REQUIRED)
 };
-const struct body_spec body_user_create = { user_create_fields, USER_IMAGE };
+const struct body_spec body_user_create = { user_create_fields, USER_IMAGE, NULL };
 
+int
+valid_needs_reauth(const struct req *r, const struct fieldval *f)
+{
+
+	/* r->id is compared as sent: a non-canonical id is never one's own. */
+	return (f[USER_PASSWORD].present || f[USER_EMAIL].present) &&
+	    r->sess != NULL && r->id != NULL &&
+	    strcmp(r->id, r->sess->user.id) == 0;
+}
+
+/* Missing currentPassword is named with the other field errors. */
+static int
+patch_reauth(struct req *r, const struct fieldval *f)
+{
+
+	if (!valid_needs_reauth(r, f) || f[USER_CURRENT_PASSWORD].present)
+		return 0;
+	resp_detail(r, "currentPassword",
+	    "is required to change your own password or email");
+	return 1;
+}
+
+/*
+ * currentPassword is checked against the stored hash, so any length a
+ * stored password may have had is let through to that check.
+ */
 static const struct field user_patch_fields[USER__MAX] = {
 	USER_FIELDS(0),
 	[USER_IMAGE] = { "image", FT_URL, 0, 2048, F_NULLABLE },
+	[USER_CURRENT_PASSWORD] = { "currentPassword", FT_PASSWORD, 1, 1024, 0 },
 };
-const struct body_spec body_user_patch = { user_patch_fields, USER__MAX };
+const struct body_spec body_user_patch = { user_patch_fields, USER__MAX, patch_reauth };
+
+static const struct field forgot_fields[FORGOT__MAX] = {
+	[FORGOT_EMAIL] = { "email", FT_EMAIL, 1, 254, F_REQUIRED | F_TRIM },
+};
+const struct body_spec body_forgot = { forgot_fields, FORGOT__MAX, NULL };
+
+static const struct field reset_fields[RESET__MAX] = {
+	[RESET_TOKEN] = { "token", FT_TOKEN, 0, 0, F_REQUIRED },
+	[RESET_PASSWORD] = { "password", FT_PASSWORD, 8, 128, F_REQUIRED },
+};
+const struct body_spec body_reset = { reset_fields, RESET__MAX, NULL };
+
+static const struct field verify_fields[VERIFY__MAX] = {
+	[VERIFY_TOKEN] = { "token", FT_TOKEN, 0, 0, F_REQUIRED },
+};
+const struct body_spec body_verify = { verify_fields, VERIFY__MAX, NULL };
 
 #define POST_FIELDS(req) \
 	[POST_TITLE] = { "title", FT_TEXT, 1, 200, (req) | F_TRIM }, \
@@ -50,9 +94,9 @@ const struct body_spec body_user_patch = { user_patch_fields, USER__MAX };
 	[POST_PUBLISHED] = { "published", FT_BOOL, 0, 0, 0 }
 
 static const struct field post_create_fields[POST__MAX] = { POST_FIELDS(F_REQUIRED) };
-const struct body_spec body_post_create = { post_create_fields, POST__MAX };
+const struct body_spec body_post_create = { post_create_fields, POST__MAX, NULL };
 static const struct field post_patch_fields[POST__MAX] = { POST_FIELDS(0) };
-const struct body_spec body_post_patch = { post_patch_fields, POST__MAX };
+const struct body_spec body_post_patch = { post_patch_fields, POST__MAX, NULL };
 
 size_t
 valid_utf8_len(const char *s, size_t n)
@@ -185,6 +229,11 @@ check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
 		    (n == 5 && memcmp(s, "admin", 5) == 0)))
 			return type_name(f->type);
 		break;
+	case FT_TOKEN:
+		if (!auth_token_sane(s, n))
+			return "must be the token of a mailed link "
+			    "(43 characters of base64url)";
+		break;
 	case FT_BOOL:
 		break;
 	}
@@ -237,6 +286,8 @@ valid_body(struct req *r, const struct body_spec *spec, json_t *obj)
 			bad = 1;
 		}
 	}
+	if (spec->cross != NULL && spec->cross(r, vals))
+		bad = 1;
 	r->fields = vals;
 	return bad ? QERR_INVAL : QERR_OK;
 }

@@ -427,6 +427,14 @@ check_body(json_t *doc, const char *path, const char *method,
 			ok(json_string_value(json_object_get(p, "pattern")) !=
 			    NULL, "%s has a pattern", f->name);
 			break;
+		case FT_TOKEN:
+			is_int(json_integer_value(json_object_get(p,
+			    "minLength")), 43, f->name);
+			is_int(json_integer_value(json_object_get(p,
+			    "maxLength")), 43, f->name);
+			is_str(json_string_value(json_object_get(p, "pattern")),
+			    "^[A-Za-z0-9_-]{43}$", f->name);
+			break;
 		case FT_ROLE:
 			ok(json_array_size(json_object_get(p, "enum")) == 2,
 			    "%s is an enum of two", f->name);

@@ -1,0 +1,175 @@
+/*
+ * POST /auth/password/forgot, /auth/password/reset,
+ * /auth/verify-email/send and /auth/verify-email.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "account.h"
+#include "auth.h"
+#include "db.h"
+#include "h_account.h"
+#include "limit.h"
+#include "outbox.h"
+#include "resp.h"
+#include "valid.h"
+
+#define TOKEN_REFUSED	"is invalid, used or expired: ask for a new link"
+
+static int
+empty_answer(struct req *r)
+{
+	struct jw	 w;
+
+	resp_ok(r, 200, &w);
+	jw_obj(&w);
+	jw_obj_end(&w);
+	return r->out.status;
+}
+
+static int
+no_mail(struct req *r)
+{
+
+	return resp_error(r, ERR_SERVICE_UNAVAILABLE, "Mail is not configured "
+	    "on this server (QUIRE_MAIL_URL)");
+}
+
+/*
+ * Hashes the body's token into hash and counts the attempt against the
+ * client address and the current email of the token's user (none for an
+ * unknown token). Returns 0 or the answer's status.
+ */
+static int
+token_limit(struct req *r, const char *token, enum outbox_kind k, char *hash)
+{
+	PGresult	*res;
+	const char	*params[2];
+	enum qerr	 e;
+
+	auth_token_hash(token, hash);
+	params[0] = hash;
+	params[1] = outbox_token_kind(k);
+	if ((e = db_exec(r, DB_PRIMARY, STMT_TOKEN_PEEK, params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	return limit_auth(r, PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : NULL);
+}
+
+/*
+ * Uses the token (hash) of kind k once, inside the caller's transaction
+ * when one is open, and fills u with its user, now verified. Returns 0,
+ * or the answer's status (400 on token for a bad, used or expired one).
+ */
+static int
+token_redeem(struct req *r, const char *hash, enum outbox_kind k, struct user *u)
+{
+	PGresult	*res;
+	const char	*params[2];
+	enum qerr	 e;
+
+	params[0] = hash;
+	params[1] = outbox_token_kind(k);
+	if ((e = db_exec(r, DB_PRIMARY, STMT_TOKEN_REDEEM, params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	if (PQntuples(res) != 1) {
+		resp_detail(r, "token", TOKEN_REFUSED);
+		return resp_error(r, ERR_VALIDATION, NULL);
+	}
+	if (user_from_row(u, res, 0, 0) == -1)
+		return resp_qerr(r, QERR_DB);
+	return 0;
+}
+
+int
+h_account_forgot(struct req *r)
+{
+	const char	*email = r->fields[FORGOT_EMAIL].s;
+	enum qerr	 e;
+	int		 st;
+
+	if (!r->conf->mail_on)
+		return no_mail(r);
+	if ((st = limit_auth(r, email)) != 0)
+		return st;
+	/* Known or not, one statement: the same answer in about the same time. */
+	if ((e = outbox_link_by_email(r, OUTBOX_RESET, email)) != QERR_OK)
+		return resp_qerr(r, e);
+	return empty_answer(r);
+}
+
+int
+h_account_reset(struct req *r)
+{
+	const struct fieldval	*f = r->fields;
+	PGresult		*res;
+	struct user		 u;
+	const char		*params[2];
+	char			 th[AUTH_HASH_LEN + 1];
+	char			 hash[crypto_pwhash_STRBYTES];
+	enum qerr		 e;
+	int			 st;
+
+	if ((st = token_limit(r, f[RESET_TOKEN].s, OUTBOX_RESET, th)) != 0)
+		return st;
+	/* Hash before the transaction: never hold locks across 30 ms of CPU. */
+	if (auth_password_hash(hash, f[RESET_PASSWORD].s, f[RESET_PASSWORD].len) == -1)
+		return resp_qerr(r, QERR_NOMEM);
+	if ((e = db_begin(r)) != QERR_OK)
+		return account_abort(r, e, hash, sizeof(hash));
+	if ((st = token_redeem(r, th, OUTBOX_RESET, &u)) != 0) {
+		db_rollback(r);
+		sodium_memzero(hash, sizeof(hash));
+		return st;
+	}
+	params[0] = u.id;
+	params[1] = hash;
+	if ((e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_SET_PASSWORD, params, &res)) != QERR_OK ||
+	    (e = db_exec(r, DB_PRIMARY, STMT_SESSIONS_END_USER, params, &res)) != QERR_OK ||
+	    (e = db_commit(r)) != QERR_OK)
+		return account_abort(r, e, hash, sizeof(hash));
+	sodium_memzero(hash, sizeof(hash));
+	/* Every session of the user ended: no worker may still vouch for one. */
+	r->ryw.revoked = 1;
+	return empty_answer(r);
+}
+
+int
+h_account_verify_send(struct req *r)
+{
+	const struct user	*u = &r->sess->user;
+	enum qerr		 e;
+	int			 st;
+
+	if (!r->conf->mail_on)
+		return no_mail(r);
+	if ((st = limit_auth(r, u->email)) != 0)
+		return st;
+	if (!u->email_verified &&
+	    (e = outbox_link_by_id(r, OUTBOX_VERIFY, u->id, 0)) != QERR_OK)
+		return resp_qerr(r, e);
+	return empty_answer(r);
+}
+
+int
+h_account_verify(struct req *r)
+{
+	struct user	 u;
+	struct jw	 w;
+	char		 th[AUTH_HASH_LEN + 1];
+	int		 st;
+
+	if ((st = token_limit(r, r->fields[VERIFY_TOKEN].s, OUTBOX_VERIFY, th)) != 0 ||
+	    (st = token_redeem(r, th, OUTBOX_VERIFY, &u)) != 0)
+		return st;
+	/* Cached sessions hold the user row: let them see emailVerified. */
+	r->ryw.revoked = 1;
+	resp_ok(r, 200, &w);
+	jw_obj(&w);
+	jw_key(&w, "user");
+	user_json(&w, &u, 1);
+	jw_obj_end(&w);
+	return r->out.status;
+}
