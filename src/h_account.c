@@ -41,7 +41,9 @@ no_mail(struct req *r)
 /*
  * Hashes the body's token into hash and counts the attempt against the
  * client address and the current email of the token's user (none for an
- * unknown token). Returns 0 or the answer's status.
+ * unknown token). Returns 0 when the token looks usable, else the
+ * answer's status: nothing more (no password hashing) is spent on a bad
+ * one. token_redeem still decides.
  */
 static int
 token_limit(struct req *r, const char *token, enum outbox_kind k, char *hash)
@@ -49,13 +51,21 @@ token_limit(struct req *r, const char *token, enum outbox_kind k, char *hash)
 	PGresult	*res;
 	const char	*params[2];
 	enum qerr	 e;
+	int		 known, st;
 
 	auth_token_hash(token, hash);
 	params[0] = hash;
 	params[1] = outbox_token_kind(k);
 	if ((e = db_exec(r, DB_PRIMARY, STMT_TOKEN_PEEK, params, &res)) != QERR_OK)
 		return resp_qerr(r, e);
-	return limit_auth(r, PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : NULL);
+	known = PQntuples(res) == 1;
+	if ((st = limit_auth(r, known ? PQgetvalue(res, 0, 0) : NULL)) != 0)
+		return st;
+	if (!known || strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+		resp_detail(r, "token", TOKEN_REFUSED);
+		return resp_error(r, ERR_VALIDATION, NULL);
+	}
+	return 0;
 }
 
 /*

@@ -255,10 +255,12 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "SELECT pg_notify('quire_mail', '') FROM m", 6, STMT_WRITE },
 	/*
 	 * $1 token hash, $2 kind: the current email of the token's user,
-	 * whatever the token's state (the rate limit's key). On the primary.
+	 * whatever the token's state (the rate limit's key), and whether the
+	 * token may still be used. On the primary.
 	 */
 	[STMT_TOKEN_PEEK] = { "token_peek",
-	    "SELECT u.email FROM one_time_tokens t JOIN users u ON u.id = "
+	    "SELECT u.email, t.used_at IS NULL AND t.expires_at > now() AND "
+	    "u.email = t.email FROM one_time_tokens t JOIN users u ON u.id = "
 	    "t.user_id WHERE t.token_hash = $1 AND t.kind = $2", 2, STMT_READ },
 	/*
 	 * $1 token hash, $2 kind: uses the token once (a concurrent second
