@@ -140,11 +140,11 @@ h_auth_login(struct req *r)
 		return resp_qerr(r, QERR_DB);
 	/*
 	 * Only the right password learns that the address is unverified.
-	 * A fresh link goes out at most once a minute per user, however
-	 * often the login is tried.
+	 * The fresh link is bounded by the login rate limit this attempt
+	 * already counted against.
 	 */
 	if (r->conf->require_verified && !u.email_verified) {
-		if (outbox_link_by_id(r, OUTBOX_VERIFY, u.id, 60) != QERR_OK)
+		if (outbox_link_by_id(r, OUTBOX_VERIFY, u.id, 0) != QERR_OK)
 			log_msg(LVL_WARN, r->in.reqid, "verification mail not queued");
 		return resp_error(r, ERR_FORBIDDEN, "Email not verified");
 	}

@@ -56,6 +56,9 @@ app_write_env() {
 		echo "QUIRE_STATEMENT_TIMEOUT_MS=${QUIRE_STATEMENT_TIMEOUT_MS:-5000}"
 		echo "QUIRE_SLOW_QUERY_MS=${QUIRE_SLOW_QUERY_MS:-200}"
 		echo "QUIRE_SHM_PATH=${QUIRE_SHM_PATH:-}"
+		# Empty: on when mail is configured.
+		echo "QUIRE_VERIFY_ON_SIGNUP=${QUIRE_VERIFY_ON_SIGNUP:-}"
+		echo "QUIRE_REQUIRE_VERIFIED=${QUIRE_REQUIRE_VERIFIED:-0}"
 		# A file read at start and on each reload (SIGHUP), when set.
 		if [ -n "${QUIRE_ENV_FILE:-}" ]; then
 			echo "QUIRE_ENV_FILE=$QUIRE_ENV_FILE"

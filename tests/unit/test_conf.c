@@ -202,6 +202,74 @@ test_numbers(void)
 	}
 }
 
+/* The mail rows: what goes together, what is refused, what is derived. */
+static void
+test_mail(void)
+{
+	static const struct {
+		int		 line;
+		const char	*mail, *app, *from, *vos, *rv;
+		int		 want_ok;
+		const char	*domain, *app_out;	/* when ok */
+		int		 on, vos_out;
+	} rows[] = {
+		{ __LINE__, NULL, NULL, NULL, NULL, NULL, 1, "", "", 0, 0 },
+		{ __LINE__, "file:/tmp/m", "https://app.example.com/", "no-reply@example.com",
+		    NULL, NULL, 1, "example.com", "https://app.example.com", 1, 1 },
+		{ __LINE__, "smtp://m:25", "http://a.b", "Quire Mail <q@mail.example.org>",
+		    "0", "1", 1, "mail.example.org", "http://a.b", 1, 0 },
+		/* An app URL and a From without mail: fine, nothing is sent. */
+		{ __LINE__, NULL, "https://x.io", "a@x.io", NULL, NULL, 1, "x.io", "https://x.io", 0, 0 },
+		{ __LINE__, "smtp://m:25", NULL, "a@x.io", NULL, NULL, 0, NULL, NULL, 0, 0 },
+		{ __LINE__, "smtp://m:25", "https://x.io", NULL, NULL, NULL, 0, NULL, NULL, 0, 0 },
+		{ __LINE__, "smtp://m:25", "ftp://x.io", "a@x.io", NULL, NULL, 0, NULL, NULL, 0, 0 },
+		{ __LINE__, "smtp://m:25", "https://x.io/a b", "a@x.io", NULL, NULL, 0, NULL, NULL, 0, 0 },
+		{ __LINE__, "smtp://m:25", "https://x.io", "not an address", NULL, NULL, 0, NULL, NULL, 0, 0 },
+		{ __LINE__, "smtp://m:25", "https://x.io", "Name <a@x.io", NULL, NULL, 0, NULL, NULL, 0, 0 },
+		{ __LINE__, "smtp://m:25", "https://x.io", "a@x.io\r\nBcc: b@y.io", NULL, NULL, 0, NULL, NULL, 0, 0 },
+		{ __LINE__, "smtp://m:25", "https://x.io", "a@x.io", "2", NULL, 0, NULL, NULL, 0, 0 },
+		/* Verification without mail could never be done. */
+		{ __LINE__, NULL, NULL, NULL, "1", NULL, 0, NULL, NULL, 0, 0 },
+		{ __LINE__, NULL, NULL, NULL, NULL, "1", 0, NULL, NULL, 0, 0 },
+	};
+	struct kv	 env[7];
+	struct conf	 c;
+	char		 err[256];
+	size_t		 i, n;
+	enum qerr	 e;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		n = 0;
+		env[n].name = "QUIRE_PRIMARY_URL";
+		env[n++].value = PRIMARY;
+#define SET(var, v) if ((v) != NULL) { env[n].name = (var); env[n++].value = (v); }
+		SET("QUIRE_MAIL_URL", rows[i].mail);
+		SET("QUIRE_APP_URL", rows[i].app);
+		SET("QUIRE_MAIL_FROM", rows[i].from);
+		SET("QUIRE_VERIFY_ON_SIGNUP", rows[i].vos);
+		SET("QUIRE_REQUIRE_VERIFIED", rows[i].rv);
+#undef SET
+		env[n].name = NULL;
+		err[0] = '\0';
+		e = conf_parse(&c, table_get, env, err, sizeof(err));
+		if (!rows[i].want_ok) {
+			tap_ok(e == QERR_INVAL && strstr(err, "QUIRE_") != NULL,
+			    rows[i].line, "refused, naming the variable: \"%s\"", err);
+			continue;
+		}
+		if (!tap_ok(e == QERR_OK, rows[i].line, "accepted: %s", err))
+			continue;
+		tap_ok(strcmp(c.mail_domain, rows[i].domain) == 0, rows[i].line,
+		    "domain \"%s\"", c.mail_domain);
+		tap_ok(strcmp(c.app_url, rows[i].app_out) == 0, rows[i].line,
+		    "app url \"%s\"", c.app_url);
+		tap_ok(c.mail_on == rows[i].on, rows[i].line, "mail_on %d", c.mail_on);
+		tap_ok(c.verify_on_signup == rows[i].vos_out, rows[i].line,
+		    "verify_on_signup %d", c.verify_on_signup);
+		conf_free(&c);
+	}
+}
+
 static void
 test_parse_long(void)
 {
@@ -536,6 +604,7 @@ main(void)
 	test_defaults();
 	test_required();
 	test_numbers();
+	test_mail();
 	test_parse_long();
 	test_log_level();
 	test_lists();
