@@ -81,7 +81,7 @@ def test_own_password_change_ends_other_sessions_at_once():
     tok, user = _signup()
     other = _login(user["email"])
     _warm(other)
-    r = request("PATCH", "/users/" + user["id"], json_body={"password": "another horse 2"},
+    r = request("PATCH", "/users/" + user["id"], json_body={"password": "another horse 2", "currentPassword": PW},
                 headers=bearer(tok))
     assert r.status == 200, r
     res = _burst(other)

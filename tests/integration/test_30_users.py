@@ -44,7 +44,9 @@ def login(email, password=PW):
 
 
 def patch(path, body, tok=None, headers=None):
-    h = dict(headers or {})
+    # A client address of its own: a body with currentPassword counts
+    # against the auth rate limit of the address too.
+    h = hdr(headers)
     if tok:
         h.update(bearer(tok))
     return request("PATCH", path, json_body=body, headers=h)
@@ -324,7 +326,7 @@ def test_patch_self_fields():
     assert u["name"] == "After Name" and u["email"] == email and u["id"] == a["id"]
     assert u["createdAt"] == a["createdAt"] and u["updatedAt"] >= a["updatedAt"]
     new_email = "New.%s@Example.ORG" % uuid.uuid4().hex[:10]
-    r = patch("/users/" + a["id"], {"email": new_email}, ta)
+    r = patch("/users/" + a["id"], {"email": new_email, "currentPassword": PW}, ta)
     assert r.status == 200, r
     assert r.json["data"]["email"] == new_email.lower()
     img = "https://cdn.example.com/a/b.png?x=1&y=%20"
@@ -402,14 +404,14 @@ def test_patch_other_user_forbidden_or_missing():
 def test_patch_email_conflict():
     ta, a, ea = signup()
     tb, b, eb = signup()
-    r = patch("/users/" + a["id"], {"email": eb.upper()}, ta)
+    r = patch("/users/" + a["id"], {"email": eb.upper(), "currentPassword": PW}, ta)
     check_envelope_error(r, 409, "CONFLICT")
-    r = patch("/users/" + a["id"], {"email": eb, "name": "Changed"}, ta)
+    r = patch("/users/" + a["id"], {"email": eb, "name": "Changed", "currentPassword": PW}, ta)
     check_envelope_error(r, 409, "CONFLICT")
     row = psql("primary", "SELECT email || '|' || name FROM users WHERE id = '%s'" % a["id"]).strip()
     assert row == ea + "|Ada", ("a refused PATCH must change nothing", row)
     # One's own email, in another case, is no conflict.
-    r = patch("/users/" + a["id"], {"email": ea.upper()}, ta)
+    r = patch("/users/" + a["id"], {"email": ea.upper(), "currentPassword": PW}, ta)
     assert r.status == 200 and r.json["data"]["email"] == ea, r
 
 
@@ -476,7 +478,7 @@ def test_own_password_change_keeps_current_ends_others():
     r1, r2 = login(email), login(email)
     assert r1.status == 200 and r2.status == 200, (r1, r2)
     t1, t2 = r1.json["data"]["token"], r2.json["data"]["token"]
-    r = patch("/users/" + a["id"], {"password": "brand-new-pass-1"}, t1)
+    r = patch("/users/" + a["id"], {"password": "brand-new-pass-1", "currentPassword": PW}, t1)
     assert r.status == 200, r
     assert set(r.json["data"]) == USER_KEYS
     assert "brand-new-pass-1" not in r.body.decode() and "$argon2" not in r.body.decode()
