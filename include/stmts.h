@@ -43,6 +43,10 @@ enum stmt {
 	STMT_POSTS_AUTHOR_AFTER,
 	STMT_POSTS_SEARCH_OFFSET,
 	STMT_POSTS_SEARCH_AFTER,
+	STMT_REVOKE_NOTIFY,
+	/* the revocation listener (notify.c) only */
+	STMT_LISTEN_REVOKE,
+	STMT_LISTENER_STATUS,
 	/* quirectl only */
 	STMT_MIG_LOCK,
 	STMT_MIG_TABLE,

@@ -21,15 +21,25 @@ app_is_running() {
 }
 
 # The worker PIDs: children of the supervising parent, or the one
-# process itself when it serves alone.
+# process itself when it serves alone. The revocation listener
+# (quire-listen, include/notify.h) is a child too, but serves nothing.
 app_worker_pids() {
 	local pid
 	pid=$(app_pid) || return 0
 	if [ "${QUIRE_WORKERS:-4}" -eq 1 ]; then
 		echo "$pid"
 	else
-		ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' '
+		ps -o pid=,comm= --ppid "$pid" 2>/dev/null |
+		    awk '$2 != "quire-listen" { print $1 }'
 	fi
+}
+
+# The revocation listener's PID (a child of the app's process), if any.
+app_listener_pid() {
+	local pid
+	pid=$(app_pid) || return 0
+	ps -o pid=,comm= --ppid "$pid" 2>/dev/null |
+	    awk '$2 == "quire-listen" { print $1 }'
 }
 
 # Writes the environment the app runs with to $QUIRE_RUN_DIR/app.env.
