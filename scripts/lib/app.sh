@@ -66,6 +66,10 @@ app_write_env() {
 		echo "QUIRE_STATEMENT_TIMEOUT_MS=${QUIRE_STATEMENT_TIMEOUT_MS:-5000}"
 		echo "QUIRE_SLOW_QUERY_MS=${QUIRE_SLOW_QUERY_MS:-200}"
 		echo "QUIRE_SHM_PATH=${QUIRE_SHM_PATH:-}"
+		# Shared by every app host of a service (docs/deploy.md).
+		if [ -n "${QUIRE_POSITION_KEY:-}" ]; then
+			echo "QUIRE_POSITION_KEY=$QUIRE_POSITION_KEY"
+		fi
 		# A file read at start and on each reload (SIGHUP), when set.
 		if [ -n "${QUIRE_ENV_FILE:-}" ]; then
 			echo "QUIRE_ENV_FILE=$QUIRE_ENV_FILE"
@@ -94,7 +98,12 @@ app_up() {
 		# shellcheck disable=SC1091
 		. "$QUIRE_RUN_DIR/app.env"
 		set +a
-		spawn-fcgi -n -s "$QUIRE_SOCKET" -M 0666 -- "$bin" --workers "$QUIRE_WORKERS" &
+		if [ -n "${QUIRE_FCGI_PORT:-}" ]; then
+			# An app host of several (scripts/lib/ha.sh): FastCGI over TCP.
+			spawn-fcgi -n -a 127.0.0.1 -p "$QUIRE_FCGI_PORT" -- "$bin" --workers "$QUIRE_WORKERS" &
+		else
+			spawn-fcgi -n -s "$QUIRE_SOCKET" -M 0666 -- "$bin" --workers "$QUIRE_WORKERS" &
+		fi
 		echo $! >"$QUIRE_RUN_DIR/app.pid.tmp"
 		mv "$QUIRE_RUN_DIR/app.pid.tmp" "$QUIRE_RUN_DIR/app.pid"
 		st=0
@@ -108,7 +117,9 @@ app_up() {
 	pid=$(app_pid)
 	for i in $(seq 1 100); do
 		# One worker serves in the supervisor's place: no children then.
-		if [ -S "$QUIRE_SOCKET" ] && { [ "$QUIRE_WORKERS" -eq 1 ] ||
+		if { [ -S "$QUIRE_SOCKET" ] || { [ -n "${QUIRE_FCGI_PORT:-}" ] &&
+		    (exec 3<>"/dev/tcp/127.0.0.1/$QUIRE_FCGI_PORT") 2>/dev/null; }; } &&
+		    { [ "$QUIRE_WORKERS" -eq 1 ] ||
 		    [ "$(app_worker_pids | wc -l)" -ge "$QUIRE_WORKERS" ]; }; then
 			return 0
 		fi
