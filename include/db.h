@@ -32,7 +32,6 @@ struct dbconn {
 	double		 failed_at;	/* monotonic: the last failed connect */
 	double		 retry_at;	/* monotonic: no connect attempt before */
 	double		 backoff;	/* seconds, doubles up to a cap */
-	double		 primary_at;	/* a replica's server found not in recovery */
 	unsigned long	 reconnects;
 	unsigned long	 errors;
 	const char	*reqid;		/* while db_exec runs: its notices' */

@@ -32,7 +32,6 @@
 #define STATUS_TTL	1.0	/* seconds a replica's known lag stays trusted */
 #define RYW_WAIT	1.0	/* seconds a read waits for a replica to catch up */
 #define NOTICE_MAX	256	/* bytes of a server notice's message logged */
-#define NOT_STANDBY_RETRY 5.0	/* seconds between reconnects of a promoted replica */
 
 /*
  * What this host's workers know of each server, in the shared segment:
@@ -410,20 +409,6 @@ replica_refresh(struct db *db, size_t i)
 	res = PQexecPrepared(c->conn, stmt_defs[STMT_REPLICA_STATUS].name, 0,
 	    NULL, NULL, NULL, 0);
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-	/*
-	 * Promoted under us (a failover keeps the standby's connections):
-	 * connect again, once every NOT_STANDBY_RETRY, so that a URL naming
-	 * every node (target_session_attrs=standby) finds the standby there
-	 * is now; meanwhile the primary serves these reads, which is right.
-	 */
-	if (ok && PQgetvalue(res, 0, 0)[0] != 't') {
-		if (req_now() - c->primary_at > NOT_STANDBY_RETRY) {
-			c->primary_at = req_now();
-			PQclear(res);
-			conn_drop(c);
-			return -1;
-		}
-	}
 	if (ok) {
 		lag = strtod(PQgetvalue(res, 0, 1), NULL);
 		lsn = db_parse_lsn(PQgetvalue(res, 0, 2));

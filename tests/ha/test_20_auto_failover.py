@@ -142,3 +142,8 @@ def test_failover_under_load():
     assert standby() == old
     wait_for(lambda: ha_psql(old, "SELECT pg_is_in_recovery()") == "t", timeout=10, what="standby")
     assert ENV["QUIRE_HA"] == "1"
+    # A replica connection made before the promotion still reads from
+    # the new primary (docs/deploy.md section 7): fresh hosts for the
+    # tests that pause the standby's replay.
+    stack("ha-host-restart", "a")
+    stack("ha-host-restart", "b")
