@@ -12,6 +12,7 @@
 #define CONF_MAX_ORIGINS	32
 #define CONF_MAX_PROXIES	32
 #define CONF_MAX_REPLICAS	8
+#define CONF_KEY_BYTES		32	/* QUIRE_POSITION_KEY, decoded */
 
 enum log_level {
 	LVL_DEBUG,
@@ -44,6 +45,7 @@ struct conf {
 	long		 workers;		/* 1: serve in this process */
 	char		*shm_path;		/* QUIRE_SHM_PATH, "" when unset */
 	char		*web_server_addrs;	/* FCGI_WEB_SERVER_ADDRS, "" when unset */
+	char		*position_key;		/* QUIRE_POSITION_KEY, "" when unset */
 	char		*storage;		/* owns the strings above */
 	/*
 	 * Mail (API.md "Mail"): configured when QUIRE_MAIL_URL is set, and

@@ -56,6 +56,9 @@ struct req_input {
 	const char		*client_addr;	/* auth_client_addr(), once known */
 };
 
+/* Users one request may name to revoke_user (revoke.h); past it: everyone. */
+#define REQ_REVOKE_MAX	4
+
 /* Read-your-writes (ryw.h): what this request needs and what it wrote. */
 struct req_ryw {
 	uint64_t		 min_lsn;	/* replicas serving reads must have replayed this */
@@ -63,6 +66,11 @@ struct req_ryw {
 	int			 revoked;	/* the write ended or changed sessions */
 	const char		*key;		/* the caller's token hash: its writes' key */
 	uint64_t		 lsn_after;	/* WAL end after the last write, if read with it */
+	uint64_t		 client_lsn;	/* the position the client brought (pos.h), or 0 */
+	uint64_t		 served_lsn;	/* the last read's server had replayed this (UINT64_MAX: the primary) */
+	const char		*users[REQ_REVOKE_MAX];	/* revoke_user()'s, arena */
+	size_t			 nusers;
+	int			 every_user;	/* revoke_user() ran out of room */
 };
 
 /* The answer being built (resp.h), and what it cost. */

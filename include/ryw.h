@@ -2,9 +2,10 @@
  * Read-your-writes (docs/consistency.md): the WAL position of each
  * session's last write, kept in a table in the shared segment (shm.h)
  * that every worker of the host sees, and the floor that every session
- * inherits (entries pushed out of the table, revocations). A request
- * with a session reads from a replica only once it has replayed that
- * far (r->ryw.min_lsn, which db.c honours).
+ * inherits (entries pushed out of the table). A request with a session
+ * reads from a replica only once it has replayed that far, and so does
+ * any request that brings a read position from another host (pos.h):
+ * r->ryw.min_lsn, which db.c honours.
  */
 #ifndef QUIRE_RYW_H
 #define QUIRE_RYW_H
@@ -31,22 +32,32 @@ enum qerr	 ryw_caller(struct req *, const char *hash) QUIRE_WUR;
 
 /*
  * Sets r->ryw.min_lsn for the session check: a replica that has replayed
- * every revocation (the floor). The caller's own later writes (posts,
- * say) do not change its session row, so they do not hold it back.
+ * what every session must see (the floor) and the position the client
+ * brought (r->ryw.client_lsn, pos.h). The caller's own later writes
+ * (posts, say) do not change its session row, so they do not hold it
+ * back.
  */
 void		 ryw_need_floor(struct req *);
 
-/* Sets r->ryw.min_lsn for the rest of the request: the caller's own writes. */
+/*
+ * Sets r->ryw.min_lsn for the rest of the request: the caller's own
+ * writes on this host, and the position the client brought.
+ */
 void		 ryw_need_own(struct req *);
 
 /*
- * After the handler: when the request committed a write, records the
- * primary's WAL position under the caller's session (r->ryw.key), and
- * raises the floor when the write ended or changed sessions
- * (r->ryw.revoked), so that later reads go to a replica only once it has
- * replayed that far.
+ * After the handler: when the request committed a write, records and
+ * announces its revocations (revoke_commit), records the primary's WAL
+ * position under the caller's session (r->ryw.key), and hands the
+ * position to the client (pos_emit: Quire-Read-After and the quire_pos
+ * cookie), so that later reads, on any host, go to a replica only once
+ * it has replayed that far. With no replica configured only the
+ * revocations are done: every read is the primary's.
  */
 void		 ryw_note_writes(struct req *);
+
+/* The largest position this host ever noted (0 without a table). */
+uint64_t	 ryw_high(void);
 
 /* A session's key in the table: a hash of its token hash. */
 uint64_t	 ryw_key(const char *hash);
@@ -63,13 +74,12 @@ void		 ryw_note_write(uint64_t key, uint64_t lsn);
 uint64_t	 ryw_required_lsn(uint64_t key);
 
 /*
- * Raises the position every session's reads need: used when a write
- * ends or changes sessions (logout, password change, user deleted), so
- * no replica that has not replayed it can still vouch for them.
+ * Raises the position every session's reads need (the floor). Kept for
+ * what must hold for everyone; revocations are per user (revoke.h).
  */
 void		 ryw_raise_floor(uint64_t lsn);
 
-/* The floor alone: what every session check needs (revocations). */
+/* The floor alone: what every session check needs. */
 uint64_t	 ryw_floor(void);
 
 #endif

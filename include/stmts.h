@@ -50,6 +50,10 @@ enum stmt {
 	STMT_TOKEN_PEEK,
 	STMT_TOKEN_REDEEM,
 	STMT_MAIL_STATS,
+	STMT_REVOKE_NOTIFY,
+	/* the revocation listener (notify.c) only */
+	STMT_LISTEN_REVOKE,
+	STMT_LISTENER_STATUS,
 	/* quirectl only */
 	STMT_MIG_LOCK,
 	STMT_MIG_TABLE,

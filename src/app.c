@@ -14,10 +14,10 @@
 #include "db.h"
 #include "log.h"
 #include "mem.h"
+#include "pos.h"
 #include "resp.h"
 #include "route.h"
 #include "ryw.h"
-#include "sesscache.h"
 #include "shm.h"
 #include "valid.h"
 
@@ -164,13 +164,17 @@ app_handle(struct req *r)
 		resp_qerr(r, QERR_NOMEM);
 		return;
 	}
+	/* A position brought from another host: everything it reads (pos.h). */
+	if (r->db->nreplicas > 0)
+		r->ryw.min_lsn = r->ryw.client_lsn = pos_from_request(r);
 	if (rt->auth != ROUTE_NONE && check_auth(r) != 0)
 		return;
 	if (rt->body != NULL && check_body(r) != 0)
 		return;
 	(void)rt->handler(r);
-	/* Before the answer goes out: no worker may vouch for the old state. */
-	if (r->ryw.wrote && r->ryw.revoked)
-		sesscache_invalidate();
+	/*
+	 * Before the answer goes out: revocations recorded here and
+	 * announced to every host, the write's position for the client.
+	 */
 	ryw_note_writes(r);
 }

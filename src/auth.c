@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mem.h"
 #include "resp.h"
+#include "revoke.h"
 #include "ryw.h"
 #include "sesscache.h"
 #include "unicode.h"
@@ -238,6 +239,37 @@ session_from_row(struct session *s, const PGresult *res)
 	return user_from_row(&s->user, res, 0, 4);
 }
 
+/*
+ * Looks the session of token hash hash up, from a replica when one is
+ * usable, and makes sure the answer is new enough: a session created a
+ * moment ago may not have reached the replica yet (asked again on the
+ * primary), and a user whose sessions changed (revoke.h) is believed
+ * only from a server that has replayed the change. Returns QERR_OK with
+ * *res (arena; no row when there is no such session) or the error.
+ */
+static enum qerr
+session_lookup(struct req *r, const char *hash, PGresult **res)
+{
+	const char	*params[1];
+	uint64_t	 need;
+	enum qerr	 e;
+
+	params[0] = hash;
+	if ((e = db_exec(r, DB_READ, STMT_SESSION_LOOKUP, params, res)) != QERR_OK)
+		return e;
+	if (PQntuples(*res) == 0 && r->ryw.served_lsn != UINT64_MAX)
+		return db_exec(r, DB_PRIMARY, STMT_SESSION_LOOKUP, params, res);
+	if (PQntuples(*res) != 1)
+		return QERR_OK;
+	need = revoke_required_lsn(PQgetvalue(*res, 0, 4));
+	if (r->ryw.served_lsn >= need)
+		return QERR_OK;
+	/* A replica that has replayed the user's last change, or the primary. */
+	if (need > r->ryw.min_lsn)
+		r->ryw.min_lsn = need;
+	return db_exec(r, DB_READ, STMT_SESSION_LOOKUP, params, res);
+}
+
 enum qerr
 auth_resolve(struct req *r)
 {
@@ -246,7 +278,7 @@ auth_resolve(struct req *r)
 	const char	*tok, *params[2];
 	char		 buf[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1];
 	char		 ttl[24], *tok_for_cookie;
-	uint64_t	 gen;
+	uint64_t	 seq, at;
 	enum qerr	 e;
 	int		 via_cookie;
 
@@ -266,26 +298,24 @@ auth_resolve(struct req *r)
 	sodium_memzero(buf, sizeof(buf));
 	if ((e = ryw_caller(r, hash)) != QERR_OK)
 		return e;
-	if ((s = sesscache_get(hash, r->arena)) != NULL) {
+	/* An entry older than the client's read position is not good enough. */
+	if ((s = sesscache_get(hash, r->arena, r->ryw.client_lsn)) != NULL) {
 		s->via_cookie = via_cookie;
 		ryw_need_own(r);
 		r->sess = s;
 		return QERR_OK;
 	}
 	/* Read before the lookup: a change meanwhile makes the entry old. */
-	gen = sesscache_gen();
-	/* The lookup needs a replica past every revocation. */
+	seq = revoke_seq();
+	/* The lookup needs a replica past the floor and the client's position. */
 	ryw_need_floor(r);
-	params[0] = hash;
-	if ((e = db_exec(r, DB_READ, STMT_SESSION_LOOKUP, params, &res)) != QERR_OK)
-		return e;
-	/* A session created a moment ago may not have reached the replica. */
-	if (PQntuples(res) == 0 && r->out.pool != NULL &&
-	    strcmp(r->out.pool, "replica") == 0 &&
-	    (e = db_exec(r, DB_PRIMARY, STMT_SESSION_LOOKUP, params, &res)) != QERR_OK)
+	if ((e = session_lookup(r, hash, &res)) != QERR_OK)
 		return e;
 	if (PQntuples(res) != 1)
 		return QERR_OK;
+	/* What the answer is at least as new as: the replica's, or what we asked. */
+	at = r->ryw.served_lsn != UINT64_MAX && r->ryw.served_lsn > r->ryw.min_lsn ?
+	    r->ryw.served_lsn : r->ryw.min_lsn;
 	if ((s = arena_calloc(r->arena, sizeof(*s))) == NULL)
 		return QERR_NOMEM;
 	if (session_from_row(s, res) == -1)
@@ -306,7 +336,7 @@ auth_resolve(struct req *r)
 				auth_set_cookie(r, tok_for_cookie);
 		}
 	} else
-		sesscache_put(hash, s, gen);
+		sesscache_put(hash, s, seq, at);
 	r->sess = s;
 	return QERR_OK;
 }

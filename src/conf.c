@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "conf.h"
 #include "email.h"
 #include "fmt.h"
@@ -215,6 +217,20 @@ conf_mail(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 		return QERR_INVAL;
 	}
 	return QERR_OK;
+/* 1 when s is base64 (standard, padded or not) of exactly 32 bytes. */
+static int
+key_ok(const char *s)
+{
+	unsigned char	 bin[CONF_KEY_BYTES + 1];
+	size_t		 n;
+	int		 ok;
+
+	ok = sodium_base642bin(bin, sizeof(bin), s, strlen(s), NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) == 0 ||
+	    sodium_base642bin(bin, sizeof(bin), s, strlen(s), NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0;
+	sodium_memzero(bin, sizeof(bin));
+	return ok && n == CONF_KEY_BYTES;
 }
 
 /* Splits a comma list in place into out[], trimming blanks. */
@@ -247,7 +263,7 @@ split_list(char *s, char **out, size_t max)
 enum qerr
 conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 {
-	const char	*v, *prim, *repl, *orig, *prox, *shmp, *wsa;
+	const char	*v, *prim, *repl, *orig, *prox, *shmp, *wsa, *pkey;
 	size_t		 i, total, o;
 	long		 l;
 	int		 n;
@@ -308,10 +324,18 @@ conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 	/* libfcgi's variable, read with ours: an env file may set it too. */
 	if ((wsa = get("FCGI_WEB_SERVER_ADDRS", arg)) == NULL)
 		wsa = "";
+	/* Every host of a service shares it (pos.h): 32 bytes, base64. */
+	if ((pkey = get("QUIRE_POSITION_KEY", arg)) == NULL)
+		pkey = "";
+	if (*pkey != '\0' && !key_ok(pkey)) {
+		snprintf(err, errsz, "QUIRE_POSITION_KEY must be 32 bytes in "
+		    "base64 (openssl rand -base64 32)");
+		return QERR_INVAL;
+	}
 
 	/* One allocation holds every string; conf_free frees it. */
 	total = strlen(prim) + strlen(repl) + strlen(orig) + strlen(prox) +
-	    strlen(shmp) + strlen(wsa) + 6;
+	    strlen(shmp) + strlen(wsa) + strlen(pkey) + 7;
 	if ((c->storage = mem_malloc(total)) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return QERR_NOMEM;
@@ -327,6 +351,7 @@ conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 	COPY(c->primary_url, prim);
 	COPY(c->shm_path, shmp);
 	COPY(c->web_server_addrs, wsa);
+	COPY(c->position_key, pkey);
 	{
 		char	*r, *o2, *x;
 

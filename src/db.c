@@ -20,8 +20,15 @@
 #include "req.h"
 #include "shm.h"
 
-#define BACKOFF_FIRST	0.1	/* seconds */
-#define BACKOFF_MAX	2.0
+/*
+ * Reconnection: short and capped, so that writes come back within a
+ * quarter of a second of a restarted or promoted primary accepting
+ * connections. A refused connection costs microseconds; one that times
+ * out costs QUIRE_DB_CONNECT_TIMEOUT, but only to requests that need
+ * that server anyway.
+ */
+#define BACKOFF_FIRST	0.05	/* seconds */
+#define BACKOFF_MAX	0.25
 #define STATUS_TTL	1.0	/* seconds a replica's known lag stays trusted */
 #define RYW_WAIT	1.0	/* seconds a read waits for a replica to catch up */
 #define NOTICE_MAX	256	/* bytes of a server notice's message logged */
@@ -500,6 +507,23 @@ pick(struct req *r, enum db_target t, const struct stmt_def *d)
 	}
 }
 
+/*
+ * A position the server of connection c has replayed at least, as far
+ * as this host knows: a replica's last known replay position (replay
+ * only moves forward), everything for the primary.
+ */
+static uint64_t
+served(const struct dbconn *c)
+{
+	uint64_t	 lsn;
+	double		 lag, at;
+
+	if (!c->is_replica)
+		return UINT64_MAX;
+	db_replica_get(c->server, &lsn, &lag, &at);
+	return lsn;
+}
+
 static void
 clear_result(void *p)
 {
@@ -583,9 +607,12 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 	uint64_t		 lsn = 0;
 
 	*res = NULL;
-	/* Read-your-writes needs the WAL position after a lone write. */
+	/*
+	 * Read-your-writes needs the WAL position after a lone write, the
+	 * anonymous caller's too: its answer carries it (pos.h).
+	 */
 	with_lsn = (d->flags & STMT_WRITE) && !(d->flags & STMT_PLAIN) &&
-	    !db->in_tx && db->nreplicas > 0 && r->ryw.key != NULL;
+	    !db->in_tx && db->nreplicas > 0;
 	/* Reads are idempotent, and so is a BEGIN: one retry on a fresh connection. */
 	retryable = ((d->flags & STMT_READ) || s == STMT_BEGIN) && !db->in_tx;
 	for (attempt = 0; ; attempt++) {
@@ -618,6 +645,7 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 				log_msg(LVL_WARN, r->in.reqid, "slow query %s on %s: "
 				    "%.1f ms", d->name, c->name, ms);
 			r->out.pool = c->name;
+			r->ryw.served_lsn = served(c);
 			metrics_statement(c->is_replica, (d->flags & STMT_WRITE) != 0);
 			if ((d->flags & STMT_WRITE) && !db->in_tx) {
 				r->ryw.wrote = 1;

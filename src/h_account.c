@@ -15,6 +15,7 @@
 #include "limit.h"
 #include "outbox.h"
 #include "resp.h"
+#include "revoke.h"
 #include "valid.h"
 
 #define TOKEN_REFUSED	"is invalid, used or expired: ask for a new link"
@@ -141,8 +142,8 @@ h_account_reset(struct req *r)
 	    (e = db_commit(r)) != QERR_OK)
 		return account_abort(r, e, hash, sizeof(hash));
 	sodium_memzero(hash, sizeof(hash));
-	/* Every session of the user ended: no worker may still vouch for one. */
-	r->ryw.revoked = 1;
+	/* Every session of the user ended: no worker or host may vouch for one. */
+	revoke_user(r, u.id);
 	return empty_answer(r);
 }
 
@@ -175,7 +176,7 @@ h_account_verify(struct req *r)
 	    (st = token_redeem(r, th, OUTBOX_VERIFY, &u)) != 0)
 		return st;
 	/* Cached sessions hold the user row: let them see emailVerified. */
-	r->ryw.revoked = 1;
+	revoke_user(r, u.id);
 	resp_ok(r, 200, &w);
 	jw_obj(&w);
 	jw_key(&w, "user");

@@ -17,6 +17,7 @@
 #include "outbox.h"
 #include "log.h"
 #include "resp.h"
+#include "revoke.h"
 #include "ryw.h"
 #include "utf8.h"
 #include "valid.h"
@@ -177,7 +178,7 @@ h_auth_logout(struct req *r)
 	params[0] = r->sess->id;
 	if ((e = db_exec(r, DB_PRIMARY, STMT_SESSION_DELETE, params, &res)) != QERR_OK)
 		return resp_qerr(r, e);
-	r->ryw.revoked = 1;
+	revoke_user(r, r->sess->user.id);
 	resp_ok(r, 200, &w);
 	jw_obj(&w);
 	jw_obj_end(&w);

@@ -15,6 +15,7 @@
 #include "outbox.h"
 #include "page.h"
 #include "resp.h"
+#include "revoke.h"
 #include "valid.h"
 
 #define USER_COL_CREATED	6
@@ -209,7 +210,7 @@ h_users_patch(struct req *r)
 	if ((e = db_commit(r)) != QERR_OK)
 		goto fail;
 	/* Sessions carry the user's role and may have ended: no stale vouching. */
-	r->ryw.revoked = 1;
+	revoke_user(r, u.id);
 	sodium_memzero(hash, sizeof(hash));
 	return user_answer(r, 200, &u);
 fail:
@@ -235,7 +236,7 @@ h_users_delete(struct req *r)
 		return resp_qerr(r, e);
 	if (PQntuples(res) != 1)
 		return resp_error(r, ERR_NOT_FOUND, "User not found");
-	r->ryw.revoked = 1;
+	revoke_user(r, u.id);
 	if (auth_is_self(r, u.id) && r->sess->via_cookie)
 		auth_set_cookie(r, NULL);
 	resp_ok(r, 200, &w);

@@ -34,9 +34,12 @@
 #include "log.h"
 #include "metrics.h"
 #include "mem.h"
+#include "notify.h"
 #include "peer.h"
+#include "pos.h"
 #include "req.h"
 #include "resp.h"
+#include "revoke.h"
 #include "route.h"
 #include "ryw.h"
 #include "sesscache.h"
@@ -59,6 +62,9 @@ static char			**self_argv;
 
 /* FCGI_WEB_SERVER_ADDRS, read once in main() before any fork. */
 static struct peer_list		 peers;
+
+/* A single process's own revocation listener (notify.h); 0 otherwise. */
+static pid_t			 own_listener;
 
 /*
  * SIGTERM, SIGINT: stop after the request in hand. A worker blocks them
@@ -112,6 +118,21 @@ signals(void (*handler)(int), int restart, void (*hup)(int))
 	sa.sa_handler = SIG_IGN;
 	/* A client gone mid-answer must not kill the worker. */
 	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/*
+ * A single process (no supervisor): its listener is replaced when it
+ * died, noticed after a request.
+ */
+static void
+listener_check(const struct conf *conf)
+{
+
+	if (waitpid(own_listener, NULL, WNOHANG) != own_listener)
+		return;
+	log_msg(LVL_ERROR, NULL, "revocation listener %ld died; replacing it",
+	    (long)own_listener);
+	own_listener = notify_spawn(conf);
 }
 
 /*
@@ -187,6 +208,8 @@ serve(const struct conf *conf)
 		}
 		keep = fcgi_end(&fc, r.in.input_done, r.in.reqid);
 		req_end(&r);
+		if (own_listener > 0)
+			listener_check(conf);
 		buf_trim(&out, OUT_KEEP);
 		if (keep < 0)
 			waiter_forget(&w, fd);
@@ -249,7 +272,7 @@ spawn(const struct conf *conf)
  * workers it stopped.
  */
 static void
-reload(const pid_t *pids, long n)
+reload(const pid_t *pids, long n, pid_t listener)
 {
 	struct conf	 next;
 	struct peer_list pl;
@@ -278,6 +301,9 @@ reload(const pid_t *pids, long n)
 	for (i = 0; i < n; i++)
 		if (pids[i] > 0)
 			kill(pids[i], SIGTERM);
+	/* The next supervisor forks its own (the lease waits for this one). */
+	if (listener > 0)
+		kill(listener, SIGTERM);
 	if ((fd = shm_fd()) >= 0) {
 		snprintf(fdv, sizeof(fdv), "%d", fd);
 		(void)setenv(SHM_FD_VAR, fdv, 1);
@@ -298,7 +324,8 @@ supervise(const struct conf *conf, long n)
 {
 	pid_t		*pids;
 	time_t		*born;
-	pid_t		 pid;
+	time_t		 lborn;
+	pid_t		 pid, listener;
 	long		 i, alive;
 	int		 st, forwarded;
 
@@ -309,17 +336,22 @@ supervise(const struct conf *conf, long n)
 		pids[i] = spawn(conf);
 		born[i] = time(NULL);
 	}
+	/* Beside the workers, and replaced like them (notify.h). */
+	listener = notify_spawn(conf);
+	lborn = time(NULL);
 	log_msg(LVL_INFO, NULL, "supervising %ld workers", n);
 	forwarded = 0;
 	for (;;) {
 		if (reloading && !stopping) {
 			reloading = 0;
-			reload(pids, n);
+			reload(pids, n, listener);
 		}
 		if (stopping && !forwarded) {
 			for (i = 0; i < n; i++)
 				if (pids[i] > 0)
 					kill(pids[i], SIGTERM);
+			if (listener > 0)
+				kill(listener, SIGTERM);
 			/*
 			 * The workers answer what is already queued, then
 			 * close their copies: with ours closed too, the
@@ -329,7 +361,7 @@ supervise(const struct conf *conf, long n)
 			(void)close(FCGI_LISTENSOCK_FILENO);
 			forwarded = 1;
 		}
-		for (alive = 0, i = 0; i < n; i++)
+		for (alive = listener > 0, i = 0; i < n; i++)
 			if (pids[i] > 0)
 				alive++;
 		if (alive == 0 && stopping)
@@ -344,9 +376,25 @@ supervise(const struct conf *conf, long n)
 				for (i = 0; i < n; i++)
 					if (pids[i] <= 0)
 						pids[i] = spawn(conf);
+				if (listener <= 0)
+					listener = notify_spawn(conf);
 				continue;
 			}
 			break;
+		}
+		if (pid == listener) {
+			listener = 0;
+			if (stopping)
+				continue;
+			log_msg(LVL_ERROR, NULL, "revocation listener %ld "
+			    "stopped; replacing it", (long)pid);
+			if (time(NULL) - lborn < 1)
+				sleep(1);
+			if (stopping)
+				continue;
+			listener = notify_spawn(conf);
+			lborn = time(NULL);
+			continue;
 		}
 		for (i = 0; i < n; i++)
 			if (pids[i] == pid)
@@ -389,8 +437,9 @@ shared_state(const char *path)
 
 	for (again = 0; again < 2; again++) {
 		if (shm_init(path) == QERR_OK && ryw_shm_init() == QERR_OK &&
-		    db_shm_init() == QERR_OK && sesscache_shm_init() == QERR_OK &&
-		    metrics_shm_init() == QERR_OK)
+		    db_shm_init() == QERR_OK && revoke_shm_init() == QERR_OK &&
+		    metrics_shm_init() == QERR_OK && pos_shm_init() == QERR_OK &&
+		    notify_shm_init() == QERR_OK)
 			return QERR_OK;
 		if (!shm_inherited())
 			break;
@@ -487,6 +536,14 @@ main(int argc, char *argv[])
 		    shm_error());
 		return 1;
 	}
+	if (pos_init(&conf) != QERR_OK) {
+		log_msg(LVL_ERROR, NULL, "cannot set up the read position key");
+		return 1;
+	}
+	if (!pos_shared_key() && conf.nreplicas > 0)
+		log_msg(LVL_INFO, NULL, "QUIRE_POSITION_KEY is not set: read "
+		    "positions (Quire-Read-After) verify on this host only; "
+		    "several app hosts need the same key (docs/deploy.md)");
 	if (conf.workers > 1) {
 		/* Reload by path: a binary replaced there is the one run. */
 		len = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
@@ -505,8 +562,14 @@ main(int argc, char *argv[])
 	}
 	if (conf.workers > 1)
 		rc = supervise(&conf, conf.workers);
-	else
+	else {
+		own_listener = notify_spawn(&conf);
 		rc = serve(&conf);
+		if (own_listener > 0) {
+			kill(own_listener, SIGTERM);
+			(void)waitpid(own_listener, NULL, 0);
+		}
+	}
 	conf_free(&conf);
 	return rc;
 }

@@ -210,6 +210,10 @@ req_begin(struct req *r, char **envp, req_reader rd, void *ctx)
 	r->in.client_addr = NULL;
 	r->ryw.key = NULL;
 	r->ryw.lsn_after = 0;
+	r->ryw.client_lsn = 0;
+	r->ryw.served_lsn = 0;
+	r->ryw.nusers = 0;
+	r->ryw.every_user = 0;
 	r->out.pool = NULL;
 	r->out.sqlstate[0] = '\0';
 	r->out.raw_type = NULL;

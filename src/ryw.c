@@ -13,6 +13,8 @@
 #include "arena.h"
 #include "db.h"
 #include "log.h"
+#include "pos.h"
+#include "revoke.h"
 #include "ryw.h"
 #include "shm.h"
 
@@ -202,31 +204,47 @@ ryw_caller(struct req *r, const char *hash)
 void
 ryw_need_floor(struct req *r)
 {
+	uint64_t	 lsn;
 
-	r->ryw.min_lsn = ryw_floor();
+	lsn = ryw_floor();
+	r->ryw.min_lsn = lsn > r->ryw.client_lsn ? lsn : r->ryw.client_lsn;
 }
 
 void
 ryw_need_own(struct req *r)
 {
+	uint64_t	 lsn;
 
-	r->ryw.min_lsn = ryw_required_lsn(ryw_key(r->ryw.key));
+	lsn = ryw_required_lsn(ryw_key(r->ryw.key));
+	r->ryw.min_lsn = lsn > r->ryw.client_lsn ? lsn : r->ryw.client_lsn;
+}
+
+uint64_t
+ryw_high(void)
+{
+	uint64_t	 lsn;
+
+	if (t == NULL || shm_lock() == -1)
+		return 0;
+	lsn = t->high;
+	shm_unlock();
+	return lsn;
 }
 
 void
 ryw_note_writes(struct req *r)
 {
 	PGresult	*res;
-	const char	*key;
-	uint64_t	 lsn;
+	uint64_t	 lsn, l;
 
-	if (!r->ryw.wrote || r->db->nreplicas == 0)
+	if (!r->ryw.wrote)
 		return;
-	key = r->ryw.key;
-	if (key == NULL && !r->ryw.revoked)
+	/* A revocation is recorded and announced first, replicas or not. */
+	l = revoke_commit(r);
+	if (r->db->nreplicas == 0)
 		return;
 	/* Read with the last write when it was a lone statement. */
-	lsn = r->ryw.lsn_after;
+	lsn = r->ryw.lsn_after > l ? r->ryw.lsn_after : l;
 	if (lsn == 0 && (db_exec(r, DB_PRIMARY, STMT_WAL_LSN, NULL, &res) != QERR_OK ||
 	    PQntuples(res) != 1 ||
 	    (lsn = db_parse_lsn(PQgetvalue(res, 0, 0))) == 0)) {
@@ -238,8 +256,13 @@ ryw_note_writes(struct req *r)
 		    "read-your-writes not guaranteed for this session");
 		return;
 	}
-	if (key != NULL)
-		ryw_note_write(ryw_key(key), lsn);
-	if (r->ryw.revoked)
-		ryw_raise_floor(lsn);
+	if (r->ryw.key != NULL)
+		ryw_note_write(ryw_key(r->ryw.key), lsn);
+	/*
+	 * For every host, with a successful answer (an error's writes are
+	 * bookkeeping, such as a failed login's rate counters): never lower
+	 * than what the client already had.
+	 */
+	if (r->out.status >= 200 && r->out.status < 300)
+		pos_emit(r, lsn > r->ryw.client_lsn ? lsn : r->ryw.client_lsn);
 }

@@ -1,13 +1,11 @@
 /*
- * The session cache (sesscache.h). Per worker, so a hit costs no lock
- * and no system call: one slot per token hash, a generation kept in the
- * shared segment (one word of its own), and a copy of the session in
- * one allocation.
+ * The session cache (sesscache.h). Per worker: one slot per token hash
+ * and a copy of the session in one allocation. A hit costs one look at
+ * the revocation table (revoke.h), under the shared segment's lock.
  */
 #include "config.h"
 
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -15,8 +13,8 @@
 #include "fmt.h"
 #include "mem.h"
 #include "req.h"
+#include "revoke.h"
 #include "sesscache.h"
-#include "shm.h"
 
 /* A session this close to its expiry (by our clock) is not kept. */
 #define NEAR_EXPIRY_S	60
@@ -24,22 +22,14 @@
 
 struct entry {
 	char		 hash[AUTH_HASH_LEN + 1];
-	uint64_t	 gen;
+	uint64_t	 seq;		/* revoke_seq() before the lookup */
+	uint64_t	 lsn;		/* the lookup's answer was this new */
 	double		 until;		/* monotonic seconds */
 	struct session	*s;		/* the struct, then its strings */
 };
 
 static struct entry	 slots[SESSCACHE_SLOTS];
 static double		 ttl;		/* seconds; 0 when off */
-static _Atomic uint64_t	*shared_gen;	/* bumped when a session or user changes */
-
-enum qerr
-sesscache_shm_init(void)
-{
-
-	shared_gen = shm_alloc("sesscache.1", sizeof(*shared_gen), NULL);
-	return shared_gen != NULL ? QERR_OK : QERR_IO;
-}
 
 void
 sesscache_init(long ttl_ms)
@@ -61,19 +51,11 @@ sesscache_free(void)
 	}
 }
 
-uint64_t
-sesscache_gen(void)
-{
-
-	return shared_gen != NULL ? atomic_load(shared_gen) : 0;
-}
-
 void
 sesscache_invalidate(void)
 {
 
-	if (shared_gen != NULL)
-		atomic_fetch_add(shared_gen, 1);
+	revoke_all(0);
 }
 
 static struct entry *
@@ -174,7 +156,7 @@ ts_epoch(const char *ts)
 }
 
 struct session *
-sesscache_get(const char *hash, struct arena *a)
+sesscache_get(const char *hash, struct arena *a, uint64_t min_lsn)
 {
 	struct entry	*e;
 	void		*dst;
@@ -184,7 +166,8 @@ sesscache_get(const char *hash, struct arena *a)
 	e = slot_for(hash);
 	if (e->s == NULL ||
 	    sodium_memcmp(e->hash, hash, AUTH_HASH_LEN) != 0 ||
-	    e->gen != sesscache_gen() || req_now() >= e->until)
+	    req_now() >= e->until || e->lsn < min_lsn ||
+	    !revoke_fresh(e->s->user.id, e->seq))
 		return NULL;
 	if ((dst = arena_alloc(a, copy_len(e->s))) == NULL)
 		return NULL;
@@ -192,7 +175,8 @@ sesscache_get(const char *hash, struct arena *a)
 }
 
 void
-sesscache_put(const char *hash, const struct session *src, uint64_t gen)
+sesscache_put(const char *hash, const struct session *src, uint64_t seq,
+    uint64_t lsn)
 {
 	struct entry	*e;
 	struct session	*s;
@@ -212,6 +196,7 @@ sesscache_put(const char *hash, const struct session *src, uint64_t gen)
 	e->s = copy_to(s, src);
 	e->s->via_cookie = 0;
 	memcpy(e->hash, hash, AUTH_HASH_LEN + 1);
-	e->gen = gen;
+	e->seq = seq;
+	e->lsn = lsn;
 	e->until = req_now() + ttl;
 }

@@ -285,6 +285,23 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "mail_outbox WHERE failed_at IS NULL), 0)::float8, "
 	    "(SELECT count(*) FROM mail_outbox WHERE failed_at IS NOT NULL)",
 	    0, STMT_READ },
+	/*
+	 * $1 a user id, or "*" for every user (revoke.h). Sent after the
+	 * change committed, so the position read here covers it, and the
+	 * notification goes out when this statement's own transaction
+	 * commits. Functions in FROM see the ones before them.
+	 */
+	[STMT_REVOKE_NOTIFY] = { "revoke_notify",
+	    "SELECT l::text FROM pg_current_wal_lsn() AS l, "
+	    "pg_notify('quire_revoke', $1::text || ' ' || l::text) AS n",
+	    1, 0 },
+	/* The listener's connection: one per host (notify.c). */
+	[STMT_LISTEN_REVOKE] = { "listen_revoke", "LISTEN quire_revoke", 0,
+	    STMT_ADMIN | STMT_PLAIN },
+	/* Still the primary, and where its WAL ends (NULL on a standby). */
+	[STMT_LISTENER_STATUS] = { "listener_status",
+	    "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN "
+	    "NULL ELSE pg_current_wal_lsn()::text END", 0, STMT_ADMIN | STMT_PLAIN },
 
 	[STMT_MIG_LOCK] = { "mig_lock",
 	    "SELECT pg_advisory_xact_lock(7165188)", 0, STMT_ADMIN },

@@ -21,15 +21,25 @@ app_is_running() {
 }
 
 # The worker PIDs: children of the supervising parent, or the one
-# process itself when it serves alone.
+# process itself when it serves alone. The revocation listener
+# (quire-listen, include/notify.h) is a child too, but serves nothing.
 app_worker_pids() {
 	local pid
 	pid=$(app_pid) || return 0
 	if [ "${QUIRE_WORKERS:-4}" -eq 1 ]; then
 		echo "$pid"
 	else
-		ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' '
+		ps -o pid=,comm= --ppid "$pid" 2>/dev/null |
+		    awk '$2 != "quire-listen" { print $1 }'
 	fi
+}
+
+# The revocation listener's PID (a child of the app's process), if any.
+app_listener_pid() {
+	local pid
+	pid=$(app_pid) || return 0
+	ps -o pid=,comm= --ppid "$pid" 2>/dev/null |
+	    awk '$2 == "quire-listen" { print $1 }'
 }
 
 # Writes the environment the app runs with to $QUIRE_RUN_DIR/app.env.
@@ -59,6 +69,10 @@ app_write_env() {
 		# Empty: on when mail is configured.
 		echo "QUIRE_VERIFY_ON_SIGNUP=${QUIRE_VERIFY_ON_SIGNUP:-}"
 		echo "QUIRE_REQUIRE_VERIFIED=${QUIRE_REQUIRE_VERIFIED:-0}"
+		# Shared by every app host of a service (docs/deploy.md).
+		if [ -n "${QUIRE_POSITION_KEY:-}" ]; then
+			echo "QUIRE_POSITION_KEY=$QUIRE_POSITION_KEY"
+		fi
 		# A file read at start and on each reload (SIGHUP), when set.
 		if [ -n "${QUIRE_ENV_FILE:-}" ]; then
 			echo "QUIRE_ENV_FILE=$QUIRE_ENV_FILE"
@@ -87,7 +101,12 @@ app_up() {
 		# shellcheck disable=SC1091
 		. "$QUIRE_RUN_DIR/app.env"
 		set +a
-		spawn-fcgi -n -s "$QUIRE_SOCKET" -M 0666 -- "$bin" --workers "$QUIRE_WORKERS" &
+		if [ -n "${QUIRE_FCGI_PORT:-}" ]; then
+			# An app host of several (scripts/lib/ha.sh): FastCGI over TCP.
+			spawn-fcgi -n -a 127.0.0.1 -p "$QUIRE_FCGI_PORT" -- "$bin" --workers "$QUIRE_WORKERS" &
+		else
+			spawn-fcgi -n -s "$QUIRE_SOCKET" -M 0666 -- "$bin" --workers "$QUIRE_WORKERS" &
+		fi
 		echo $! >"$QUIRE_RUN_DIR/app.pid.tmp"
 		mv "$QUIRE_RUN_DIR/app.pid.tmp" "$QUIRE_RUN_DIR/app.pid"
 		st=0
@@ -101,7 +120,9 @@ app_up() {
 	pid=$(app_pid)
 	for i in $(seq 1 100); do
 		# One worker serves in the supervisor's place: no children then.
-		if [ -S "$QUIRE_SOCKET" ] && { [ "$QUIRE_WORKERS" -eq 1 ] ||
+		if { [ -S "$QUIRE_SOCKET" ] || { [ -n "${QUIRE_FCGI_PORT:-}" ] &&
+		    (exec 3<>"/dev/tcp/127.0.0.1/$QUIRE_FCGI_PORT") 2>/dev/null; }; } &&
+		    { [ "$QUIRE_WORKERS" -eq 1 ] ||
 		    [ "$(app_worker_pids | wc -l)" -ge "$QUIRE_WORKERS" ]; }; then
 			return 0
 		fi

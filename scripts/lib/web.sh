@@ -190,6 +190,22 @@ web_down() {
     return 0
 }
 
+# The upstream's server lines: the app's unix socket, or every app host
+# of QUIRE_WEB_UPSTREAM (space-separated host:port, FastCGI over TCP;
+# scripts/lib/ha.sh), round robin.
+_web_upstream() {
+    local h out=""
+    if [[ -z ${QUIRE_WEB_UPSTREAM:-} ]]; then
+        printf 'server unix:%s;' "$_web_socket"
+        return
+    fi
+    for h in $QUIRE_WEB_UPSTREAM; do
+        [[ $h =~ ^[0-9.]+:[0-9]+$ ]] || { _web_err "QUIRE_WEB_UPSTREAM: bad host:port '$h'"; return 1; }
+        out+="server $h max_fails=0; "
+    done
+    printf '%s' "${out% }"
+}
+
 # Render conf/nginx.conf into $1, replacing the "@quire:<name>" lines.
 _web_render_nginx() {
     local dst=$1 dir=$_web_run_dir/nginx listen user list origins="" o re
@@ -219,7 +235,7 @@ _web_render_nginx() {
     W_UWSGI_TEMP="uwsgi_temp_path $dir/tmp/uwsgi;" \
     W_SCGI_TEMP="scgi_temp_path $dir/tmp/scgi;" \
     W_MAX_BODY="client_max_body_size ${_web_max_body_kb}k;" \
-    W_SOCKET="server unix:$_web_socket;" \
+    W_SOCKET=$(_web_upstream) \
     W_LISTEN="listen $listen;" \
     W_ORIGINS=$origins \
     awk '

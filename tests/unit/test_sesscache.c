@@ -1,7 +1,8 @@
 /*
  * Unit tests of the session cache (src/sesscache.c): hits are copies,
- * a generation bump or the lifetime ends an entry, sessions near their
- * expiry are not kept, and a slot holds one token at a time.
+ * a change of the user (revoke.h), a newer read position or the
+ * lifetime ends an entry, sessions near their expiry are not kept, and
+ * a slot holds one token at a time.
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 
 #include "arena.h"
 #include "auth.h"
+#include "revoke.h"
 #include "sesscache.h"
 #include "shm.h"
 #include "tap.h"
@@ -68,7 +70,7 @@ main(void)
 	uint64_t	 gen;
 	int		 i, other;
 
-	if (shm_init(NULL) != QERR_OK || sesscache_shm_init() != QERR_OK ||
+	if (shm_init(NULL) != QERR_OK || revoke_shm_init() != QERR_OK ||
 	    (a = arena_new(4096, 0)) == NULL) {
 		printf("Bail out! set-up failed\n");
 		return 1;
@@ -79,13 +81,13 @@ main(void)
 	/* Off: nothing is kept. */
 	sesscache_init(0);
 	make_session(&s, 3600);
-	sesscache_put(k1, &s, sesscache_gen());
-	ok(sesscache_get(k1, a) == NULL, "a cache with lifetime 0 keeps nothing");
+	sesscache_put(k1, &s, revoke_seq(), 0);
+	ok(sesscache_get(k1, a, 0) == NULL, "a cache with lifetime 0 keeps nothing");
 
 	sesscache_init(200);
-	ok(sesscache_get(k1, a) == NULL, "an empty cache misses");
-	sesscache_put(k1, &s, sesscache_gen());
-	got = sesscache_get(k1, a);
+	ok(sesscache_get(k1, a, 0) == NULL, "an empty cache misses");
+	sesscache_put(k1, &s, revoke_seq(), 0);
+	got = sesscache_get(k1, a, 0);
 	ok(got != NULL, "a session just put is found");
 	if (got != NULL) {
 		is_str(got->id, s.id, "session id");
@@ -102,42 +104,56 @@ main(void)
 	}
 	/* The caller's buffers change afterwards: the cache kept its own. */
 	snprintf(name_buf, sizeof(name_buf), "Changed");
-	got = sesscache_get(k1, a);
+	got = sesscache_get(k1, a, 0);
 	ok(got != NULL && strcmp(got->user.name, "Ada") == 0, "the cache owns its copy");
-	ok(sesscache_get(k2, a) == NULL, "another token in the same slot misses");
+	ok(sesscache_get(k2, a, 0) == NULL, "another token in the same slot misses");
 
-	/* A change on this host ends every entry at once. */
-	gen = sesscache_gen();
-	sesscache_invalidate();
-	ok(sesscache_gen() == gen + 1, "invalidate bumps the generation");
-	ok(sesscache_get(k1, a) == NULL, "an entry from an older generation is not used");
+	/* A change of the user ends its entries at once, and only its. */
+	gen = revoke_seq();
+	revoke_note("33333333-3333-4333-8333-333333333333", 10);
+	ok(sesscache_get(k1, a, 0) != NULL, "another user's change leaves the entry alone");
+	revoke_note(s.user.id, 20);
+	ok(revoke_seq() > gen, "a change takes a new sequence number");
+	ok(sesscache_get(k1, a, 0) == NULL, "an entry fetched before its user's change is not used");
+	is_int(revoke_required_lsn(s.user.id), 20, "the change's position is kept for the user");
 
-	/* An entry read under an old generation is stale from the start. */
+	/* An entry read before a change is stale from the start. */
 	make_session(&s, 3600);
-	sesscache_put(k1, &s, gen);
-	ok(sesscache_get(k1, a) == NULL, "a lookup that raced a change is not kept usable");
+	sesscache_put(k1, &s, gen, 0);
+	ok(sesscache_get(k1, a, 0) == NULL, "a lookup that raced a change is not kept usable");
+	sesscache_put(k1, &s, revoke_seq(), 0);
+	ok(sesscache_get(k1, a, 0) != NULL, "one read after the change is");
+
+	/* A client bringing a newer position than the entry's misses. */
+	sesscache_put(k1, &s, revoke_seq(), 500);
+	ok(sesscache_get(k1, a, 500) != NULL, "an entry as new as the client's position is used");
+	ok(sesscache_get(k1, a, 501) == NULL, "one older than the client's position is not");
+
+	/* Every user at once (a listener that reconnected). */
+	sesscache_invalidate();
+	ok(sesscache_get(k1, a, 0) == NULL, "invalidate ends every entry");
 
 	/* The lifetime bounds everything else. */
-	sesscache_put(k1, &s, sesscache_gen());
-	ok(sesscache_get(k1, a) != NULL, "fresh entry found");
+	sesscache_put(k1, &s, revoke_seq(), 0);
+	ok(sesscache_get(k1, a, 0) != NULL, "fresh entry found");
 	nanosleep(&nap, NULL);
-	ok(sesscache_get(k1, a) == NULL, "an entry older than its lifetime is not used");
+	ok(sesscache_get(k1, a, 0) == NULL, "an entry older than its lifetime is not used");
 
 	/* A session about to expire is never kept. */
 	make_session(&s, 30);
-	sesscache_put(k1, &s, sesscache_gen());
-	ok(sesscache_get(k1, a) == NULL, "a session expiring within a minute is not kept");
+	sesscache_put(k1, &s, revoke_seq(), 0);
+	ok(sesscache_get(k1, a, 0) == NULL, "a session expiring within a minute is not kept");
 	make_session(&s, 3600);
 	strcpy(s.expires_at, "garbage");
-	sesscache_put(k1, &s, sesscache_gen());
-	ok(sesscache_get(k1, a) == NULL, "an unreadable expiry is not kept");
+	sesscache_put(k1, &s, revoke_seq(), 0);
+	ok(sesscache_get(k1, a, 0) == NULL, "an unreadable expiry is not kept");
 
 	/* One slot holds one token: the newer replaces the older. */
 	make_session(&s, 3600);
-	sesscache_put(k1, &s, sesscache_gen());
-	sesscache_put(k2, &s, sesscache_gen());
-	ok(sesscache_get(k2, a) != NULL, "the newer token is found");
-	ok(sesscache_get(k1, a) == NULL, "the one it replaced misses");
+	sesscache_put(k1, &s, revoke_seq(), 0);
+	sesscache_put(k2, &s, revoke_seq(), 0);
+	ok(sesscache_get(k2, a, 0) != NULL, "the newer token is found");
+	ok(sesscache_get(k1, a, 0) == NULL, "the one it replaced misses");
 
 	/* Tokens spread over the slots: many distinct ones are all kept. */
 	other = 0;
@@ -146,11 +162,11 @@ main(void)
 
 		snprintf(p, sizeof(p), "%08x", (unsigned)i * 2654435761u);
 		key(k, p, 'f');
-		sesscache_put(k, &s, sesscache_gen());
-		other += sesscache_get(k, a) != NULL;
+		sesscache_put(k, &s, revoke_seq(), 0);
+		other += sesscache_get(k, a, 0) != NULL;
 	}
 	is_int(other, SESSCACHE_SLOTS * 4, "every token is found right after it is put");
-	ok(sesscache_get("short", a) == NULL, "a malformed key misses");
+	ok(sesscache_get("short", a, 0) == NULL, "a malformed key misses");
 
 	sesscache_free();
 	arena_free(a);
