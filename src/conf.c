@@ -217,6 +217,8 @@ conf_mail(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 		return QERR_INVAL;
 	}
 	return QERR_OK;
+}
+
 /* 1 when s is base64 (standard, padded or not) of exactly 32 bytes. */
 static int
 key_ok(const char *s)
