@@ -527,4 +527,9 @@ mailer_free(struct mailer *m)
 	}
 	mem_free(m->cafile);
 	mem_free(m);
+	/* One mailer a process: curl's global state goes with it. */
+	if (curl_ready) {
+		curl_global_cleanup();
+		curl_ready = 0;
+	}
 }

@@ -18,7 +18,8 @@ import uuid
 
 from lib import ENV, ROOT, RUN_DIR, free_port, stack, wait_for
 
-QUIRECTL = os.path.join(ROOT, "build", "quirectl")
+# QUIRECTL: another build (build-asan/quirectl), as scripts/stack takes it.
+QUIRECTL = os.environ.get("QUIRECTL") or os.path.join(ROOT, "build", "quirectl")
 SINK = os.path.join(ROOT, "tests", "smtp_sink.py")
 BASE = os.path.join(RUN_DIR, "t50")
 TLS_DIR = os.path.join(BASE, "tls")
