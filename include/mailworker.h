@@ -18,8 +18,9 @@
  *   --poll S           seconds between polls (default 5)
  *   --backoff-min S    first retry delay (default 1)
  *   --backoff-max S    retry delay cap (default 900)
- *   --drain            send what is due, then exit (0: nothing due is
- *                      left unsent; 1: some wait for a retry)
+ *   --drain            send what is due, then exit (0: everything tried
+ *                      was sent or failed for good; 1: a message waits
+ *                      for a retry, or no database)
  * QUIRE_MAIL_URL, QUIRE_MAIL_FROM, QUIRE_MAIL_CA_FILE, QUIRE_LOG_LEVEL
  * and QUIRE_PRIMARY_URL come from the environment, or from the file
  * QUIRE_ENV_FILE names (its values win). Runs until SIGTERM or SIGINT,
