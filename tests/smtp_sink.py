@@ -3,7 +3,7 @@
 python3-aiosmtpd imports only under /usr/bin/python3).
 
     /usr/bin/python3 tests/smtp_sink.py --port 8025 --dir MAILDIR \
-        --state STATEDIR [--tls-dir TLSDIR] [--host 127.0.0.1]
+        --state STATEDIR [--tls-dir TLSDIR [--smtps]] [--host 127.0.0.1]
 
 Every accepted message is written to MAILDIR as <ns>-<n>.eml (the bytes
 the client sent after DATA, dot-unstuffed), atomically: a temporary file
@@ -28,7 +28,8 @@ server runs. It holds words:
     delay=S         wait S seconds before answering the end of DATA
 With --tls-dir, STARTTLS is offered with TLSDIR/cert.pem (made by openssl
 with key.pem on first use, for 127.0.0.1 and localhost): a client
-verifies it with cert.pem as its CA file.
+verifies it with cert.pem as its CA file. With --smtps as well, the
+port speaks TLS from the first byte instead (smtps://, no STARTTLS).
 
 SIGTERM or SIGINT stops it (exit 0).
 """
@@ -127,15 +128,17 @@ class Handler:
         if "550-data" in flags:
             self.state.bump("refused")
             return "550 5.6.0 sink: refused"
-        self.state.keep(envelope.original_content, session.ssl is not None)
+        self.state.keep(envelope.original_content,
+                        server.sink_implicit_tls or session.ssl is not None)
         if "421-after-data" in flags:
             return "421 4.3.2 sink: kept it, but says try again"
         return "250 OK: queued"
 
 
 class SinkSMTP(SMTP):
-    def __init__(self, state, *args, **kw):
+    def __init__(self, state, implicit_tls, *args, **kw):
         self.sink_state = state
+        self.sink_implicit_tls = implicit_tls
         super().__init__(*args, **kw)
 
     async def smtp_DATA(self, arg):
@@ -150,9 +153,12 @@ class SinkSMTP(SMTP):
 
 
 class SinkController(Controller):
-    def __init__(self, state, tls, *args, **kw):
+    def __init__(self, state, tls, implicit, *args, **kw):
         self.sink_state = state
         self.tls = tls
+        self.implicit = implicit
+        if implicit:
+            kw["ssl_context"] = tls
         super().__init__(*args, **kw)
 
     def factory(self):
@@ -160,7 +166,7 @@ class SinkController(Controller):
         flags, _ = self.sink_state.mode()
         auth = self.sink_state.auth
         self.sink_state.bump("connections")
-        tls = None if "notls" in flags else self.tls
+        tls = None if "notls" in flags or self.implicit else self.tls
         kw = {}
         if auth is not None:
             user, _, pw = auth.partition(":")
@@ -172,7 +178,7 @@ class SinkController(Controller):
                     self.sink_state.bump("refused")
                 return AuthResult(success=ok, handled=False)
             kw = dict(authenticator=check, auth_required=True, auth_require_tls=False)
-        return SinkSMTP(self.sink_state, self.handler, tls_context=tls,
+        return SinkSMTP(self.sink_state, self.implicit, self.handler, tls_context=tls,
                         hostname="sink.quire.test", enable_SMTPUTF8=True, **kw)
 
 
@@ -202,6 +208,7 @@ def main():
     ap.add_argument("--dir", required=True, help="where accepted messages go")
     ap.add_argument("--state", required=True, help="mode, stats.json, ready")
     ap.add_argument("--tls-dir", help="offer STARTTLS with a certificate made here")
+    ap.add_argument("--smtps", action="store_true", help="TLS from the first byte (needs --tls-dir)")
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     os.makedirs(a.state, exist_ok=True)
@@ -212,7 +219,9 @@ def main():
     with state.lock:
         state._write_stats()
     tls = tls_context(a.tls_dir) if a.tls_dir else None
-    ctl = SinkController(state, tls, Handler(state), hostname=a.host, port=a.port)
+    if a.smtps and tls is None:
+        ap.error("--smtps needs --tls-dir")
+    ctl = SinkController(state, tls, a.smtps, Handler(state), hostname=a.host, port=a.port)
     ctl.start()
     # start() connects once itself to make the server start serving.
     with state.lock:

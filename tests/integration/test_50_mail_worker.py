@@ -83,10 +83,11 @@ def queued(ids):
 class Sink:
     """A recording SMTP server of our own, on a port of its own."""
 
-    def __init__(self, tls=True, port=None, start=True):
+    def __init__(self, tls=True, port=None, start=True, smtps=False):
         self.port = port or free_port()
         self.dir = os.path.join(BASE, "sink-%s" % uuid.uuid4().hex[:8])
         self.tls = tls
+        self.smtps = smtps
         self.p = None
         if start:
             self.start()
@@ -96,6 +97,8 @@ class Sink:
                 os.path.join(self.dir, "mail"), "--state", os.path.join(self.dir, "state")]
         if self.tls:
             args += ["--tls-dir", TLS_DIR]
+        if self.smtps:
+            args += ["--smtps"]
         os.makedirs(self.dir, exist_ok=True)
         self.log = open(os.path.join(self.dir, "sink.log"), "ab")
         self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
@@ -244,6 +247,28 @@ def test_tls_required():
         sink.stop()
 
 
+def test_smtps():
+    sink = Sink(tls=True, smtps=True)
+    w = Worker("smtps://127.0.0.1:%d" % sink.port)
+    try:
+        mid, = enqueue("smtps@example.com")
+        _delivered(sink, [mid])
+        assert sink.stats()["tls_messages"] == 1, sink.stats()
+    finally:
+        w.stop()
+    # Without the CA file the sink's certificate is not trusted: not sent.
+    w = Worker("smtps://127.0.0.1:%d" % sink.port, ca=None)
+    try:
+        mid, = enqueue("smtps@example.com")
+        wait_for(lambda: (row(mid) or (0,))[0] >= 1, timeout=15, what="an attempt")
+        attempts, err, failed = row(mid)
+        assert not failed and "certificate" in err.lower(), row(mid)
+        assert sink.by_id(mid) == []
+    finally:
+        w.stop()
+        sink.stop()
+
+
 def test_server_down_when_queued_then_delivered():
     sink = Sink(tls=False, start=False)
     w = Worker("smtp://127.0.0.1:%d" % sink.port, ca=None)
@@ -355,6 +380,10 @@ def test_one_connection_per_batch():
         st = sink.stats()
         assert st["connections"] == 1, st
         assert all(len(sink.by_id(i)) == 1 for i in ids)
+        # Nothing else due (rows of other tests would lengthen the batch).
+        wait_for(lambda: sql("SELECT count(*) FROM mail_outbox WHERE failed_at IS NULL "
+                             "AND next_attempt_at <= now()").strip() == "0",
+                 timeout=15, what="the batch done")
         # The next batch opens one more (the first was closed with QUIT).
         ids = enqueue("conn@example.com", n=5)
         _delivered(sink, ids)
