@@ -38,7 +38,8 @@ struct mailer {
 	int			 implicit_tls;	/* smtps */
 	CURL			*h;		/* one connection per batch */
 	char			 errbuf[CURL_ERROR_SIZE];
-	char			 reply[REPLY_MAX];	/* the last server reply */
+	char			 reply[REPLY_MAX];	/* the last refusal */
+	int			 mail_sent;	/* MAIL FROM went out */
 	/* The message being read by curl. */
 	const char		*msg;
 	size_t			 len;
@@ -75,6 +76,12 @@ debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 	size_t		 i, n;
 
 	(void)h;
+	/* Our commands: only whether MAIL FROM went (never keep AUTH's). */
+	if (type == CURLINFO_HEADER_OUT) {
+		if (size >= 10 && strncmp(data, "MAIL FROM:", 10) == 0)
+			m->mail_sent = 1;
+		return 0;
+	}
 	if (type != CURLINFO_HEADER_IN || size < 3 || data[0] < '4' ||
 	    data[0] > '5')
 		return 0;
@@ -373,6 +380,7 @@ smtp_send(struct mailer *m, const char *from, const char *to,
 	m->off = 0;
 	m->errbuf[0] = '\0';
 	m->reply[0] = '\0';
+	m->mail_sent = 0;
 	rc = curl_easy_perform(h);
 	code = 0;
 	(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
@@ -390,13 +398,20 @@ smtp_send(struct mailer *m, const char *from, const char *to,
 		code = 0;
 	res->code = (int)code;
 	/*
-	 * 5xx is the server's final word on this message; everything else
-	 * may pass later. A refused login is a configuration problem an
-	 * operator fixes, not a reason to drop the mail.
+	 * 5xx from MAIL FROM on is the server's final word on this message;
+	 * everything else may pass later. Before MAIL FROM (the greeting,
+	 * EHLO, STARTTLS, a refused login) it is about the server or our
+	 * configuration, which an operator fixes, not a reason to drop mail.
 	 */
-	res->status = code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED ?
-	    MAILER_PERM : MAILER_TEMP;
-	res->transport = res->status == MAILER_TEMP && transport_error(rc, code);
+	if (!m->mail_sent) {
+		res->status = MAILER_TEMP;
+		res->transport = 1;
+	} else {
+		res->status = code >= 500 && code < 600 ? MAILER_PERM :
+		    MAILER_TEMP;
+		res->transport = res->status == MAILER_TEMP &&
+		    transport_error(rc, code);
+	}
 	n = (size_t)snprintf(res->error, sizeof(res->error), "%s",
 	    m->errbuf[0] != '\0' ? m->errbuf : curl_easy_strerror(rc));
 	if (n < sizeof(res->error) && m->reply[0] != '\0')

@@ -19,6 +19,8 @@ server runs. It holds words:
     421, 550        answer RCPT TO with that code (421 also closes)
     421-data, 550-data   answer the end of DATA with that code, not keeping
                     the message
+    554-helo        answer EHLO and HELO with 554 (a server that refuses
+                    the client before any mail)
     421-after-data  keep the message, then answer 421 and close: the
                     client cannot know it arrived, so it sends it again
     notls           offer no STARTTLS to new connections
@@ -106,6 +108,22 @@ class State:
 class Handler:
     def __init__(self, state):
         self.state = state
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        flags, _ = self.state.mode()
+        if "554-helo" in flags:
+            self.state.bump("refused")
+            return ["554 5.7.1 sink: not talking to you"]
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(self, server, session, envelope, hostname):
+        flags, _ = self.state.mode()
+        if "554-helo" in flags:
+            self.state.bump("refused")
+            return "554 5.7.1 sink: not talking to you"
+        session.host_name = hostname
+        return "250 %s" % server.hostname
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         flags, _ = self.state.mode()

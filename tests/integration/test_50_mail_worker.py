@@ -351,6 +351,24 @@ def test_550_is_kept_as_failed_not_retried():
         sink.stop()
 
 
+def test_refusal_before_mail_from_is_retried_not_failed():
+    # A 5xx to EHLO and HELO is about the client or the server, not the
+    # message: it must not fail the queue.
+    sink = Sink(tls=False)
+    sink.mode("554-helo")
+    w = Worker("smtp://127.0.0.1:%d" % sink.port, ca=None)
+    try:
+        mid, = enqueue("helo@example.com")
+        wait_for(lambda: (row(mid) or (0,))[0] >= 2, timeout=15, what="retried")
+        attempts, err, failed = row(mid)
+        assert not failed and "554" in err, row(mid)
+        sink.mode("normal")
+        _delivered(sink, [mid])
+    finally:
+        w.stop()
+        sink.stop()
+
+
 def test_file_transport_writes_parseable_eml():
     d = os.path.join(BASE, "files-%s" % uuid.uuid4().hex[:8])
     w = Worker("file:" + d, ca=None)
