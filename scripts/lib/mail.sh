@@ -60,11 +60,11 @@ _mail_alive() { local p; p=$(_mail_pid "$1") && [ -n "$p" ] && kill -0 "$p" 2>/d
 
 # _mail_stop PIDFILE NAME SECONDS: SIGTERM, then SIGKILL after SECONDS.
 _mail_stop() {
-	local f=$1 name=$2 secs=$3 pid i
+	local f=$1 name=$2 secs=$3 pid
 	pid=$(_mail_pid "$f") || return 0
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid" 2>/dev/null || true
-		for i in $(seq 1 $((secs * 10))); do
+		for _ in $(seq 1 $((secs * 10))); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
@@ -83,17 +83,17 @@ mail_sink_is_running() { _mail_alive "$(mail_sink_pidfile)"; }
 # mail_sink_start: the recording SMTP server on 127.0.0.1:$QUIRE_SMTP_PORT,
 # offering STARTTLS with a certificate of its own (made on first start).
 mail_sink_start() {
-	local i
 	mail_sink_is_running && return 0
 	mkdir -p "$MAIL_SINK_DIR" "$QUIRE_RUN_DIR/mail"
 	rm -f "$MAIL_SINK_DIR/ready" "$MAIL_SINK_DIR/mode"
 	# Debian's python3-aiosmtpd imports only under the system python.
+	# shellcheck disable=SC2154 # root: scripts/stack's
 	/usr/bin/python3 "$root/tests/smtp_sink.py" --port "$QUIRE_SMTP_PORT" \
 	    --dir "$QUIRE_RUN_DIR/mail" --state "$MAIL_SINK_DIR" \
 	    --tls-dir "$MAIL_SINK_DIR/tls" </dev/null \
 	    >>"$QUIRE_RUN_DIR/mail-sink.log" 2>&1 &
 	echo $! >"$(mail_sink_pidfile)"
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		[ -f "$MAIL_SINK_DIR/ready" ] && return 0
 		if ! mail_sink_is_running; then
 			echo "the SMTP sink failed to start; last lines of $QUIRE_RUN_DIR/mail-sink.log:" >&2
@@ -137,7 +137,7 @@ mail_write_env() {
 # mail_worker_start: `quirectl mail-worker` with mail-worker.env, logging
 # to $QUIRE_RUN_DIR/mail-worker.log; returns once it has started.
 mail_worker_start() {
-	local i log=$QUIRE_RUN_DIR/mail-worker.log start
+	local log=$QUIRE_RUN_DIR/mail-worker.log start
 	mail_worker_is_running && return 0
 	mail_write_env
 	mkdir -p "$QUIRE_RUN_DIR/mail"
@@ -146,7 +146,7 @@ mail_worker_start() {
 	QUIRE_ENV_FILE=$QUIRE_RUN_DIR/mail-worker.env "$QUIRECTL" mail-worker \
 	    ${QUIRE_MAIL_WORKER_ARGS:-} </dev/null >>"$log" 2>&1 &
 	echo $! >"$(mail_worker_pidfile)"
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		if tail -n +"$((start + 1))" "$log" | grep -q 'msg=started'; then
 			return 0
 		fi
@@ -167,7 +167,9 @@ mail_worker_stop() { _mail_stop "$(mail_worker_pidfile)" "the mail worker" 70; }
 mail_worker_kill() {
 	local pid
 	pid=$(mail_worker_pid) || return 0
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+	if [ -n "$pid" ]; then
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
 	for _ in $(seq 1 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.02
