@@ -80,6 +80,18 @@ enum qerr	 conf_parse(struct conf *c, conf_getter get, void *arg,
 enum qerr	 conf_from_env(struct conf *c, char *err, size_t errsz) QUIRE_WUR;
 void		 conf_free(struct conf *);
 
+/*
+ * Calls fn(get, garg, arg) where get(name, garg) looks a variable up as
+ * conf_from_env does (QUIRE_ENV_FILE's values over the environment), for
+ * programs that read settings struct conf does not hold (quirectl
+ * mail-worker). The strings get returns live only during fn. Returns
+ * fn's result, or QERR_INVAL/QERR_NOMEM with err when the file cannot be
+ * read.
+ */
+typedef enum qerr (*conf_env_fn)(conf_getter get, void *garg, void *arg);
+enum qerr	 conf_env_with(conf_env_fn fn, void *arg, char *err,
+		    size_t errsz) QUIRE_WUR;
+
 /* 1 when origin is exactly one of the allowed origins. */
 int		 conf_origin_allowed(const struct conf *, const char *origin);
 

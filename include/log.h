@@ -37,6 +37,16 @@ void	log_flush(void);
 /* When the oldest buffered request line was logged (monotonic s); 0: none. */
 double	log_pending_since(void);
 
+/*
+ * Writes "time=… level=… app=… pid=… func=… msg=…" and then each pair of
+ * kv ({ "name", "value", …, NULL }) as name=value, values quoted as
+ * log_value does: for lines that carry fields of their own (the mail
+ * worker's deliveries). Names must be plain words.
+ */
+#define log_kv(lvl, msg, kv) log_kv_(lvl, __func__, msg, kv)
+void	log_kv_(enum log_level, const char *func, const char *msg,
+	    const char *const *kv);
+
 /* Appends v to b as a logfmt value, quoted when needed. */
 struct buf;
 void	log_value(struct buf *, const char *v);

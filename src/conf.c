@@ -510,3 +510,22 @@ conf_origin_allowed(const struct conf *c, const char *origin)
 			return 1;
 	return 0;
 }
+
+enum qerr
+conf_env_with(conf_env_fn fn, void *arg, char *err, size_t errsz)
+{
+	struct envfile	*ef;
+	const char	*path;
+	enum qerr	 e;
+
+	if ((path = getenv("QUIRE_ENV_FILE")) == NULL || *path == '\0')
+		return fn(env_get, NULL, arg);
+	if ((ef = mem_calloc(1, sizeof(*ef))) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return QERR_NOMEM;
+	}
+	if ((e = envfile_read(ef, path, err, errsz)) == QERR_OK)
+		e = fn(env_get, ef, arg);
+	mem_free(ef);
+	return e;
+}

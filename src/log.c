@@ -260,3 +260,26 @@ log_request(const char *method, const char *route, const char *path,
 	memcpy(pending + npending, b.p, b.len);
 	npending += b.len;
 }
+
+void
+log_kv_(enum log_level l, const char *func, const char *msg,
+    const char *const *kv)
+{
+	struct buf	 b;
+	size_t		 i;
+
+	if (l < min_level)
+		return;
+	buf_init(&b, 4096);
+	put_head(&b, l);
+	buf_printf(&b, " func=%s msg=", func);
+	log_value(&b, msg);
+	for (i = 0; kv != NULL && kv[i] != NULL && kv[i + 1] != NULL; i += 2) {
+		buf_putc(&b, ' ');
+		buf_puts(&b, kv[i]);
+		buf_putc(&b, '=');
+		log_value(&b, kv[i + 1]);
+	}
+	flush(&b);
+	buf_free(&b);
+}

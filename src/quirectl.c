@@ -1,7 +1,8 @@
 /*
  * quirectl: the admin command. migrate applies pending schema migrations
  * (with the steps some need done in C first); create-admin creates (or
- * promotes) an admin user, reading the password from stdin.
+ * promotes) an admin user, reading the password from stdin; mail-worker
+ * delivers the mail outbox (mailworker.c).
  */
 #include "config.h"
 
@@ -18,6 +19,7 @@
 #include "auth.h"
 #include "email.h"
 #include "fmt.h"
+#include "mailworker.h"
 #include "stmts.h"
 #include "unicode.h"
 #include "utf8.h"
@@ -570,6 +572,35 @@ out:
 	return rc;
 }
 
+/*
+ * The command word: the first argument that is neither an option nor an
+ * option's separate value (as longopts and the short letters, which
+ * are the long names' first letters, say). NULL when there is none.
+ */
+static const char *
+command_word(int argc, char *argv[], const struct option *longopts)
+{
+	const struct option	*o;
+	const char		*a;
+	int			 i;
+
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		if (strcmp(a, "--") == 0)
+			return i + 1 < argc ? argv[i + 1] : NULL;
+		if (a[0] != '-' || a[1] == '\0')
+			return a;
+		if (strchr(a, '=') != NULL || (a[1] != '-' && a[2] != '\0'))
+			continue;
+		for (o = longopts; o->name != NULL; o++)
+			if (o->has_arg == required_argument &&
+			    (a[1] == '-' ? strcmp(a + 2, o->name) == 0 :
+			    a[1] == o->val))
+				i++;
+	}
+	return NULL;
+}
+
 static void
 usage(FILE *f)
 {
@@ -577,6 +608,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: quirectl [--url URL] migrate [--schema-dir DIR]\n"
 	    "       quirectl [--url URL] create-admin --email E --name N < password\n"
+	    "       quirectl [--url URL] mail-worker [--drain] [--poll S] "
+	    "[--backoff-min S] [--backoff-max S]\n"
 	    "The database is QUIRE_PRIMARY_URL unless --url is given.\n");
 }
 
@@ -594,6 +627,10 @@ main(int argc, char *argv[])
 	const char	*url, *dir, *email, *name, *cmd;
 	int		 ch;
 
+	/* mail-worker has options of its own. */
+	if ((cmd = command_word(argc, argv, longopts)) != NULL &&
+	    strcmp(cmd, "mail-worker") == 0)
+		return mailworker_main(argc, argv);
 	url = email = name = NULL;
 	if ((dir = getenv("QUIRE_SCHEMA_DIR")) == NULL)
 		dir = QUIRE_SCHEMA_DIR;

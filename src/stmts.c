@@ -349,6 +349,46 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	/* "already exists, skipping" notices are expected on every migrate. */
 	[STMT_ADMIN_QUIET] = { "admin_quiet",
 	    "SET client_min_messages = warning", 0, STMT_ADMIN | STMT_PLAIN },
+	/*
+	 * quirectl mail-worker. Its session: a name for pg_stat_activity,
+	 * and an idle-in-transaction timeout longer than one SMTP send
+	 * (mailer.c's 60 s), since the claimed row stays locked in an open
+	 * transaction while the message is sent; a role's shorter setting
+	 * (docs/deploy.md §9) would end the session mid-send.
+	 */
+	[STMT_MAIL_SESSION] = { "mail_session",
+	    "SET application_name = 'quire-mail-worker'; "
+	    "SET statement_timeout = 30000; SET lock_timeout = 5000; "
+	    "SET idle_in_transaction_session_timeout = 120000; "
+	    "LISTEN quire_mail", 0, STMT_ADMIN | STMT_PLAIN },
+	/*
+	 * The oldest due message, locked until its transaction ends; another
+	 * worker skips it rather than waits, so no message is sent twice at
+	 * once. created_at is the Date header.
+	 */
+	[STMT_MAIL_CLAIM] = { "mail_claim",
+	    "SELECT id, message_id, kind, recipient, recipient_name, subject, "
+	    "body, attempts, EXTRACT(EPOCH FROM created_at)::bigint "
+	    "FROM mail_outbox WHERE failed_at IS NULL AND next_attempt_at <= "
+	    "now() ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+	    0, STMT_ADMIN },
+	/* $1 id: the server answered 250. */
+	[STMT_MAIL_SENT] = { "mail_sent",
+	    "DELETE FROM mail_outbox WHERE id = $1", 1, STMT_ADMIN },
+	/* $1 id, $2 error, $3 seconds until the next attempt */
+	[STMT_MAIL_RETRY] = { "mail_retry",
+	    "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, "
+	    "next_attempt_at = clock_timestamp() + $3::float8 * "
+	    "interval '1 second' WHERE id = $1", 3, STMT_ADMIN },
+	/* $1 id, $2 error: refused for good (5xx), kept for an operator */
+	[STMT_MAIL_FAIL] = { "mail_fail",
+	    "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, "
+	    "failed_at = clock_timestamp() WHERE id = $1", 2, STMT_ADMIN },
+	/* Seconds until the next message is due (negative: due); NULL: none. */
+	[STMT_MAIL_NEXT_DUE] = { "mail_next_due",
+	    "SELECT EXTRACT(EPOCH FROM min(next_attempt_at) - "
+	    "clock_timestamp())::float8 FROM mail_outbox WHERE failed_at IS NULL",
+	    0, STMT_ADMIN },
 };
 
 int

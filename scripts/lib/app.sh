@@ -73,6 +73,11 @@ app_write_env() {
 		if [ -n "${QUIRE_POSITION_KEY:-}" ]; then
 			echo "QUIRE_POSITION_KEY=$QUIRE_POSITION_KEY"
 		fi
+		# Mail (scripts/lib/mail.sh): the app only queues it; the
+		# worker sends it.
+		echo "QUIRE_APP_URL=${QUIRE_APP_URL:-http://127.0.0.1:3000}"
+		echo "QUIRE_MAIL_URL=${QUIRE_MAIL_URL:-file:$QUIRE_RUN_DIR/mail}"
+		echo "QUIRE_MAIL_FROM=${QUIRE_MAIL_FROM:-quire <no-reply@quire.test>}"
 		# A file read at start and on each reload (SIGHUP), when set.
 		if [ -n "${QUIRE_ENV_FILE:-}" ]; then
 			echo "QUIRE_ENV_FILE=$QUIRE_ENV_FILE"
@@ -97,10 +102,12 @@ app_up() {
 	# spawn-fcgi -n execs quire in place, so the recorded PID is quire's
 	# own; the wrapper stays behind only to record its exit status.
 	(
-		set -a
-		# shellcheck disable=SC1091
-		. "$QUIRE_RUN_DIR/app.env"
-		set +a
+		# KEY=value lines, as systemd's EnvironmentFile: read, not
+		# sourced, so a value may hold blanks and '<' (QUIRE_MAIL_FROM).
+		while IFS= read -r line; do
+			case "$line" in '' | '#'*) continue ;; esac
+			export "${line%%=*}=${line#*=}"
+		done <"$QUIRE_RUN_DIR/app.env"
 		if [ -n "${QUIRE_FCGI_PORT:-}" ]; then
 			# An app host of several (scripts/lib/ha.sh): FastCGI over TCP.
 			spawn-fcgi -n -a 127.0.0.1 -p "$QUIRE_FCGI_PORT" -- "$bin" --workers "$QUIRE_WORKERS" &

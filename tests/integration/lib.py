@@ -93,6 +93,10 @@ def stack(*args, check=True, env_extra=None):
     for k in ("QUIRE_HTTP_PORT", "QUIRE_PG_PRIMARY_PORT", "QUIRE_PG_REPLICA_PORT",
               "QUIRE_WEB", "QUIRE_WORKERS"):
         env[k] = ENV[k]
+    # A stack brought up again keeps its mail setting (scripts/lib/mail.sh).
+    for k in ("QUIRE_MAIL_SINK", "QUIRE_SMTP_PORT"):
+        if k in ENV:
+            env.setdefault(k, ENV[k])
     p = subprocess.run([os.path.join(ROOT, "scripts", "stack")] + list(args),
                        env=env, capture_output=True, text=True, timeout=120)
     if check and p.returncode != 0:
@@ -220,3 +224,71 @@ def free_port(addr="127.0.0.1"):
         return s.getsockname()[1]
     finally:
         s.close()
+
+
+# ---- mail ------------------------------------------------------------------
+# The stack's mail worker delivers into QUIRE_MAIL_DIR (stack.env): the
+# file: transport's folder, or with QUIRE_MAIL_SINK=1 the folder the
+# recording SMTP server (tests/smtp_sink.py) writes. Either way one .eml
+# file per delivered message.
+
+MAIL_DIR = ENV.get("QUIRE_MAIL_DIR") or os.path.join(RUN_DIR, "mail")
+
+
+def _mail_read(path):
+    import email
+    import email.policy
+    with open(path, "rb") as f:
+        m = email.message_from_binary_file(f, policy=email.policy.default)
+    m.path = path
+    m.mtime = os.stat(path).st_mtime
+    return m
+
+
+def mail_recipients(m):
+    """The addresses of a parsed message's To header, lower-cased."""
+    out = []
+    for h in m.get_all("To", []):
+        out += [a.addr_spec.lower() for a in getattr(h, "addresses", ())]
+    return out
+
+
+def mail_all(recipient=None, after=None, folder=None):
+    """Every message delivered so far, oldest first, each an
+    email.message.EmailMessage (policy email.policy.default: m["Subject"]
+    and m["To"] are decoded, m.get_content() is the decoded body text),
+    with m.path (its file) and m.mtime. recipient: only messages To that
+    address (case-insensitive). after: only messages written at or after
+    that time.time() (file times are coarse: a message written up to 10 ms
+    earlier counts too). folder: another folder than QUIRE_MAIL_DIR."""
+    folder = folder or MAIL_DIR
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(".eml") and not n.startswith(".")]
+    except FileNotFoundError:
+        return []
+    out = []
+    for n in names:
+        try:
+            m = _mail_read(os.path.join(folder, n))
+        except FileNotFoundError:
+            continue
+        if after is not None and m.mtime < after - 0.01:
+            continue
+        if recipient is not None and recipient.lower() not in mail_recipients(m):
+            continue
+        out.append(m)
+    out.sort(key=lambda m: (m.mtime, m.path))
+    return out
+
+
+def mail_wait(recipient, timeout=15, after=None, folder=None):
+    """Waits until a message to recipient has been delivered (at or after
+    `after`, a time.time(), when given) and returns the newest such
+    message (see mail_all). Raises AssertionError after timeout seconds.
+    Typical use:
+        t = time.time(); post("/auth/password/forgot", ...)
+        m = mail_wait(email, after=t)
+        link = m.get_content()   # the decoded text body"""
+    found = wait_for(lambda: mail_all(recipient, after, folder), timeout=timeout,
+                     interval=0.1, what="mail to %s" % recipient)
+    return found[-1]

@@ -44,7 +44,7 @@ def test_install_names_the_configured_prefix():
                 with open(os.path.join(d, n), errors="replace") as f:
                     files[os.path.relpath(os.path.join(d, n), share)] = f.read()
         for want in NAMED + ("conf/nginx.conf", "conf/lighttpd.conf", "conf/quire.env.example", "smoke",
-                             "schema/001-init.sql"):
+                             "schema/001-init.sql", "conf/quire-mail-worker.service"):
             assert want in files, sorted(files)
         for name, text in files.items():
             assert "/usr/local" not in text, "%s names /usr/local" % name
@@ -56,6 +56,9 @@ def test_install_names_the_configured_prefix():
         assert re.search(r"^ExecStart=/usr/bin/spawn-fcgi .* -- /opt/q/bin/quire --workers 4$", svc, re.M), svc
         assert "install -m 0644 /opt/q/share/quire/conf/quire.service /etc/systemd/system/" in svc, svc
         assert "install -m 0640 -g quire /opt/q/share/quire/conf/quire.env.example" in svc, svc
+        mw = files["conf/quire-mail-worker.service"]
+        assert re.search(r"^ExecStart=/opt/q/bin/quirectl mail-worker$", mw, re.M), mw
+        assert "install -m 0644 /opt/q/share/quire/conf/quire-mail-worker.service /etc/systemd/" in mw, mw
         assert "lighttpd -D -f /opt/q/share/quire/conf/lighttpd-bin-path.conf" in \
             files["conf/lighttpd-bin-path.conf"]
         assert "(make install puts it in $(pkgdatadir): /opt/q/share/quire/smoke)" in files["smoke"]

@@ -114,6 +114,29 @@ main(void)
 	log_request("GET", NULL, "/x", 200, 0.0004, "r", NULL);
 	ok(strstr(lines(), " duration_ms=0.000 ") != NULL, "under half a microsecond");
 
+	/*
+	 * log_kv: the mail worker's lines. Values from the database are
+	 * quoted and escaped like any other, so a CR/LF in one cannot start
+	 * a line of its own.
+	 */
+	{
+		const char *kv[] = { "kind", "reset", "message_id",
+		    "<a@b>", "error", "x=\"y\"\r\nlevel=error", "odd", NULL };
+
+		log_kv(LVL_WARN, "not sent; will retry", kv);
+		got = lines();
+		regcomp(&re, "^time=[^ ]+ level=warn app=quire pid=[1-9][0-9]* "
+		    "func=main msg=\"not sent; will retry\" kind=reset "
+		    "message_id=<a@b> error=\"x=\\\\\"y\\\\\"\\\\x0d\\\\x0alevel=error\"\n$",
+		    REG_EXTENDED);
+		if (!ok(regexec(&re, got, 0, NULL, 0) == 0,
+		    "log_kv: fields after msg, escaped, a name without a value dropped"))
+			printf("# %s", got);
+		regfree(&re);
+		log_kv(LVL_DEBUG, "hidden", kv);
+		ok(*lines() == '\0', "log_kv below the level writes nothing");
+	}
+
 	dup2(saved, 2);
 	return tap_done();
 }
