@@ -120,9 +120,12 @@ def seed(base, out_dir, users=20, posts=2000, parallel=8, log=print):
     rng = random.Random(20261124)
     run_tag = "%x" % int(time.time() * 1000)
 
+    def email(k):
+        return "bench%02d-%s@example.com" % (k + 1, run_tag)
+
     def signup(c, k):
         body = {"name": "Bench User %d" % (k + 1),
-                "email": "bench%02d-%s@example.com" % (k + 1, run_tag),
+                "email": email(k),
                 "password": "bench-password-%d" % (k + 1)}
         st, doc = c.call("POST", "/auth/signup", body)
         if st != 201:
@@ -159,6 +162,7 @@ def seed(base, out_dir, users=20, posts=2000, parallel=8, log=print):
 
     write("ids.txt", ids)
     write("tokens.txt", tokens)
+    write("emails.txt", [email(k) for k in range(users)])
     write("token-me.txt", tokens[:1])
     write("token-create.txt", tokens[1:2] if users > 1 else tokens[:1])
     log("seeded %d users in %.1f s and %d posts in %.1f s (%.0f posts/s)"
