@@ -30,10 +30,10 @@ enum qerr	 outbox_link_by_id(struct req *, enum outbox_kind,
 
 /*
  * The same for the user with this canonical email: an unknown email does
- * the same work and queues nothing.
+ * the same round trip and queues nothing. *queued says which it was.
  */
 enum qerr	 outbox_link_by_email(struct req *, enum outbox_kind,
-		    const char *email) QUIRE_WUR;
+		    const char *email, int *queued) QUIRE_WUR;
 
 /* Queues a notice (no token) to email, addressed to name. */
 enum qerr	 outbox_notice(struct req *, enum outbox_kind,

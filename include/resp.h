@@ -44,6 +44,12 @@ void	resp_raw(struct req *, const char *content_type);
 
 /* Adds a header line; name and value must be free of CR/LF. */
 void	resp_header(struct req *, const char *name, const char *value);
+/*
+ * The same, placed before the headers already added. curl (7.88) keeps a
+ * cookie cleared with Max-Age=0 when another Set-Cookie follows it in
+ * the same answer, so a cookie added after the handler goes first.
+ */
+void	resp_header_first(struct req *, const char *name, const char *value);
 
 /*
  * The answer's bytes, in order: the head (CGI status and headers, and

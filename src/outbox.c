@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "arena.h"
 #include "auth.h"
@@ -56,13 +57,15 @@ outbox_token_kind(enum outbox_kind k)
 }
 
 static enum qerr
-link(struct req *r, enum stmt s, enum outbox_kind k, const char *who, long hold_s)
+link(struct req *r, enum stmt s, enum outbox_kind k, const char *who, long hold_s,
+    int *queued)
 {
 	const struct tmpl	*t = &tmpls[k];
 	PGresult		*res;
 	const char		*params[8];
 	char			 token[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1];
 	char			 life[24], hold[24], *url, *body;
+	enum qerr		 e;
 
 	auth_token_new(token);
 	auth_token_hash(token, hash);
@@ -80,21 +83,26 @@ link(struct req *r, enum stmt s, enum outbox_kind k, const char *who, long hold_
 	params[5] = t->subject;
 	params[6] = body;
 	params[7] = hold;
-	return db_exec(r, DB_PRIMARY, s, params, &res);
+	if ((e = db_exec(r, DB_PRIMARY, s, params, &res)) != QERR_OK)
+		return e;
+	if (queued != NULL)
+		*queued = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "0") != 0;
+	return QERR_OK;
 }
 
 enum qerr
 outbox_link_by_id(struct req *r, enum outbox_kind k, const char *user_id, long hold_s)
 {
 
-	return link(r, STMT_MAIL_LINK_BY_ID, k, user_id, hold_s);
+	return link(r, STMT_MAIL_LINK_BY_ID, k, user_id, hold_s, NULL);
 }
 
 enum qerr
-outbox_link_by_email(struct req *r, enum outbox_kind k, const char *email)
+outbox_link_by_email(struct req *r, enum outbox_kind k, const char *email,
+    int *queued)
 {
 
-	return link(r, STMT_MAIL_LINK_BY_EMAIL, k, email, 0);
+	return link(r, STMT_MAIL_LINK_BY_EMAIL, k, email, 0, queued);
 }
 
 enum qerr

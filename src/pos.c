@@ -250,5 +250,5 @@ pos_emit(struct req *r, uint64_t lsn)
 	snprintf(cookie, sizeof(cookie), POS_COOKIE "=%s; Max-Age=%ld; Path=/; "
 	    "HttpOnly; SameSite=Lax%s", v, pos_cookie_max_age(r->conf),
 	    r->conf->cookie_secure ? "; Secure" : "");
-	resp_header(r, "Set-Cookie", cookie);
+	resp_header_first(r, "Set-Cookie", cookie);
 }

@@ -156,6 +156,19 @@ resp_header(struct req *r, const char *name, const char *value)
 	buf_append(&r->out.hdrs, "\r\n", 2);
 }
 
+void
+resp_header_first(struct req *r, const char *name, const char *value)
+{
+	struct buf	 old;
+
+	old = r->out.hdrs;
+	buf_init(&r->out.hdrs, old.max);
+	resp_header(r, name, value);
+	if (old.len > 0)
+		buf_append(&r->out.hdrs, old.p, old.len);
+	buf_free(&old);
+}
+
 /* The JSON body for the current state of r. */
 static void
 render_body(struct req *r, struct buf *b)
