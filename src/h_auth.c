@@ -142,7 +142,7 @@ login_pad(struct req *r, const char *hash, const char *pw, size_t n)
 	PGresult	*res;
 
 	if (db_exec(r, DB_PRIMARY, STMT_IMPORT_PENDING, NULL, &res) == QERR_OK &&
-	    PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 'f')
+	    PQntuples(res) == 0)
 		return;
 	auth_password_pad(hash, pw, n);
 }

@@ -294,7 +294,8 @@ def test_migration_rewrites_stored_emails():
         assert count == "1", count
         assert db.insert("Kate@X.io")
         p = migrate(db.name, schema)
-        assert p.returncode == 0 and "schema is up to date (2 migrations)" in p.stdout, (p.stdout, p.stderr)
+        n = len([f for f in os.listdir(schema) if f.endswith(".sql")])
+        assert p.returncode == 0 and "schema is up to date (%d migrations)" % n in p.stdout, (p.stdout, p.stderr)
 
 
 def test_migration_refuses_collisions_and_changes_nothing():
