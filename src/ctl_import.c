@@ -546,19 +546,26 @@ connect_source(const char *from)
 	int			 ro;
 
 	err = NULL;
-	if ((opts = PQconninfoParse(from, &err)) == NULL) {
+	merged = NULL;
+	/* A bare database name, as psql -d takes it, has no options to keep. */
+	if (strchr(from, '=') == NULL && strncmp(from, "postgres", 8) != 0)
+		opts = NULL;
+	else if ((opts = PQconninfoParse(from, &err)) == NULL) {
 		fprintf(stderr, "quirectl: --from: %s", err != NULL ? err :
 		    "out of memory\n");
 		PQfreemem(err);
 		return NULL;
 	}
-	merged = NULL;
-	for (o = opts; o->keyword != NULL; o++)
+	for (o = opts; o != NULL && o->keyword != NULL; o++)
 		if (strcmp(o->keyword, "options") == 0 && o->val != NULL) {
 			len = strlen(o->val) + 64;
-			if ((merged = malloc(len)) != NULL)
-				snprintf(merged, len, "%s -c "
-				    "default_transaction_read_only=on", o->val);
+			if ((merged = malloc(len)) == NULL) {
+				PQconninfoFree(opts);
+				fprintf(stderr, "quirectl: out of memory\n");
+				return NULL;
+			}
+			snprintf(merged, len, "%s -c "
+			    "default_transaction_read_only=on", o->val);
 		}
 	PQconninfoFree(opts);
 	kw[0] = "dbname";
