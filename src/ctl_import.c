@@ -674,8 +674,10 @@ detect(struct imp *im)
 	if (full[0] && full[1]) {
 		fprintf(stderr, "quirectl: the source has both Drizzle's "
 		    "tables (users, accounts, posts) and Better-Auth's default "
-		    "ones (user, account, post); set the schema to read with "
-		    "options=-csearch_path=... in --from\n");
+		    "ones (user, account, post) in one schema; the import reads "
+		    "one layout: put the other one out of the way, or the one "
+		    "to import in a schema of its own and name it in --from "
+		    "(options=-csearch_path=...)\n");
 		return -1;
 	}
 	/* The complete one; else the one with a users table, to name what is missing. */
