@@ -201,6 +201,7 @@ put_id(FILE *f, const char *s)
 		put_quoted(f, s);
 }
 
+/* printf into malloc'd memory (the caller frees it), or NULL. */
 static char *
 vformat(const char *fmt, va_list ap)
 {
@@ -255,6 +256,10 @@ refuse_post(struct imp *im, const char *sid, const char *author,
 	im->refused++;
 }
 
+/*
+ * "\rwhat: n" on stderr when it is a terminal, every PROGRESS_EVERY rows
+ * and at the last (which ends the line).
+ */
 static void
 progress(struct imp *im, const char *what, size_t n, int last)
 {
@@ -292,6 +297,7 @@ fnv1a(const char *s)
 	return h;
 }
 
+/* Room for n keys at most half full. Returns 0, or -1 (no memory). */
 static int
 idmap_init(struct idmap *m, size_t n)
 {
@@ -357,6 +363,7 @@ arr_add(struct buf *b, const char *s)
 	buf_putc(b, '"');
 }
 
+/* Closes the literal: it, in b's memory, or NULL when b overflowed. */
 static const char *
 arr_end(struct buf *b)
 {
@@ -430,6 +437,7 @@ struct copier {
 	int		 bad;
 };
 
+/* Starts COPY statement s on c: 0, or -1 with the reason printed. */
 static int
 copy_begin(struct copier *cp, PGconn *c, enum stmt s)
 {
@@ -445,6 +453,7 @@ copy_begin(struct copier *cp, PGconn *c, enum stmt s)
 	return 0;
 }
 
+/* Hands what is buffered to libpq; a failure is kept for copy_end. */
 static void
 copy_flush(struct copier *cp)
 {
