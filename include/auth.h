@@ -71,13 +71,25 @@ int		 auth_password_hash(char *out, const char *pw, size_t n);
 #define AUTH_PW_NO	0
 #define AUTH_PW_OK	1
 #define AUTH_PW_LEGACY	2	/* matched a hash from before NFKC: rehash it */
+#define AUTH_PW_SCRYPT	3	/* matched a hash imported from Better-Auth */
 
 /*
- * Checks pw against hash: AUTH_PW_OK, AUTH_PW_LEGACY (true too), or
- * AUTH_PW_NO. A NULL hash verifies against a dummy hash of the same
- * cost and answers AUTH_PW_NO, so unknown users cost the same time.
+ * Checks pw against hash: AUTH_PW_OK, AUTH_PW_LEGACY or AUTH_PW_SCRYPT
+ * (true too: the caller replaces the hash with Argon2id), or AUTH_PW_NO.
+ * A NULL hash verifies against a dummy hash of the same cost and answers
+ * AUTH_PW_NO, so unknown users cost the same time. A Better-Auth scrypt
+ * hash (bascrypt.h) is checked with scrypt.
  */
 int		 auth_password_verify(const char *hash, const char *pw, size_t n);
+
+/*
+ * After a refused check of pw against hash (NULL: unknown user), spends
+ * what a refused check of the other kind costs: the dummy Argon2id
+ * checks after a Better-Auth scrypt hash, one scrypt after anything
+ * else. While imported scrypt hashes remain, a login that pays both for
+ * every refusal takes the same time whichever the account had, or none.
+ */
+void		 auth_password_pad(const char *hash, const char *pw, size_t n);
 int		 auth_password_needs_rehash(const char *hash);
 
 /*

@@ -100,4 +100,18 @@ size_t		 valid_utf8_len(const char *, size_t);
  */
 int		 valid_has_control(const char *, size_t, int lines);
 
+/*
+ * The FT_TEXT rule on valid UTF-8 s[0..n), already trimmed when the
+ * field is: min to max code points, no control characters (tab, line
+ * feed and carriage return allowed with lines). NULL when it passes,
+ * else the message for details[], written to msg (msgsz bytes) when it
+ * names the bounds. The import applies the same rules (ctl_import.c).
+ */
+const char	*valid_text(const char *s, size_t n, size_t min, size_t max,
+		    int lines, char *msg, size_t msgsz);
+
+/* The FT_URL rule: an http(s) URL of at most max bytes. As valid_text. */
+const char	*valid_url(const char *s, size_t n, size_t max, char *msg,
+		    size_t msgsz);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "arena.h"
 #include "auth.h"
+#include "bascrypt.h"
 #include "db.h"
 #include "fmt.h"
 #include "log.h"
@@ -196,8 +197,18 @@ auth_password_verify(const char *hash, const char *pw, size_t n)
 	len = 0;
 	if ((p = uni_nfkc(pw, n, buf, sizeof(buf), &len)) == NULL) {
 		/* Not UTF-8 (or no memory): no password we hashed; same cost. */
-		spent = crypto_pwhash_str_verify(h, pw, n);
-		(void)spent;
+		if (bascrypt_format(h) == BASCRYPT_FMT_SCRYPT)
+			bascrypt_spend(pw, n);
+		else {
+			spent = crypto_pwhash_str_verify(h, pw, n);
+			(void)spent;
+		}
+		goto out;
+	}
+	/* Imported from Better-Auth, which hashed the NFKC form only. */
+	if (bascrypt_format(h) == BASCRYPT_FMT_SCRYPT) {
+		if (bascrypt_verify(h, p, len) == 1)
+			rc = AUTH_PW_SCRYPT;
 		goto out;
 	}
 	differs = len != n || memcmp(p, pw, n) != 0;
@@ -210,6 +221,16 @@ auth_password_verify(const char *hash, const char *pw, size_t n)
 out:
 	pw_done(p, len, buf);
 	return rc;
+}
+
+void
+auth_password_pad(const char *hash, const char *pw, size_t n)
+{
+
+	if (hash != NULL && bascrypt_format(hash) == BASCRYPT_FMT_SCRYPT)
+		(void)auth_password_verify(NULL, pw, n);
+	else
+		bascrypt_spend(pw, n);
 }
 
 int

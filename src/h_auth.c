@@ -83,6 +83,60 @@ session_answer(struct req *r, int status, const struct user *u,
 	return r->out.status;
 }
 
+/*
+ * A refused login while hashes imported from Better-Auth remain: scrypt
+ * costs several times an Argon2id check, so the refusal pays for both
+ * (auth_password_pad), whatever the account had, and an unknown email
+ * takes as long as a wrong password. Without imported hashes (the
+ * partial index is empty) this is one indexed query.
+ */
+static void
+login_pad(struct req *r, const char *hash, const char *pw, size_t n)
+{
+	PGresult	*res;
+
+	if (db_exec(r, DB_PRIMARY, STMT_IMPORT_PENDING, NULL, &res) == QERR_OK &&
+	    PQntuples(res) == 0)
+		return;
+	auth_password_pad(hash, pw, n);
+}
+
+/*
+ * The first login with a password imported from Better-Auth (scrypt):
+ * the Argon2id hash replaces it in the transaction that creates the
+ * session, so the login succeeds with both or neither. account_id is
+ * the credential account's id. Returns the status.
+ */
+static int
+login_imported(struct req *r, const struct user *u, const char *account_id)
+{
+	const struct fieldval	*f = r->fields;
+	PGresult		*res;
+	const char		*params[2];
+	char			 hash[crypto_pwhash_STRBYTES];
+	char			 token[AUTH_TOKEN_LEN + 1];
+	char			 expires[FMT_TS_LEN + 1];
+	enum qerr		 e;
+
+	/* Hash before the transaction: never hold locks across 30 ms of CPU. */
+	if (auth_password_hash(hash, f[LOGIN_PASSWORD].s,
+	    f[LOGIN_PASSWORD].len) == -1)
+		return resp_qerr(r, QERR_NOMEM);
+	params[0] = account_id;
+	params[1] = hash;
+	if ((e = db_begin(r)) != QERR_OK ||
+	    (e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_REHASH, params,
+	    &res)) != QERR_OK ||
+	    (e = session_create(r, u->id, token, expires)) != QERR_OK ||
+	    (e = db_commit(r)) != QERR_OK) {
+		db_rollback(r);
+		sodium_memzero(hash, sizeof(hash));
+		return resp_qerr(r, e);
+	}
+	sodium_memzero(hash, sizeof(hash));
+	return session_answer(r, 200, u, token, expires);
+}
+
 int
 h_auth_signup(struct req *r)
 {
@@ -135,8 +189,10 @@ h_auth_login(struct req *r)
 		hash = PQgetvalue(res, 0, USER_NCOLS + 1);
 	/* Unknown email and wrong password: same work, same answer. */
 	ok = auth_password_verify(hash, f[LOGIN_PASSWORD].s, f[LOGIN_PASSWORD].len);
-	if (!ok)
+	if (!ok) {
+		login_pad(r, hash, f[LOGIN_PASSWORD].s, f[LOGIN_PASSWORD].len);
 		return resp_error(r, ERR_UNAUTHORIZED, "Invalid email or password");
+	}
 	if (user_from_row(&u, res, 0, 0) == -1)
 		return resp_qerr(r, QERR_DB);
 	/*
@@ -149,6 +205,8 @@ h_auth_login(struct req *r)
 			log_msg(LVL_WARN, r->in.reqid, "verification mail not queued");
 		return resp_error(r, ERR_FORBIDDEN, "Email not verified");
 	}
+	if (ok == AUTH_PW_SCRYPT)
+		return login_imported(r, &u, PQgetvalue(res, 0, USER_NCOLS));
 	/* A cheaper cost than today's, or a hash from before NFKC. */
 	if ((ok == AUTH_PW_LEGACY || auth_password_needs_rehash(hash)) &&
 	    auth_password_hash(newhash, f[LOGIN_PASSWORD].s,

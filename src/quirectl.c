@@ -2,7 +2,8 @@
  * quirectl: the admin command. migrate applies pending schema migrations
  * (with the steps some need done in C first); create-admin creates (or
  * promotes) an admin user, reading the password from stdin; mail-worker
- * delivers the mail outbox (mailworker.c).
+ * delivers the mail outbox (mailworker.c); import-better-auth copies a
+ * Better-Auth database in (ctl_import.c).
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "ctl_import.h"
 #include "email.h"
 #include "fmt.h"
 #include "mailworker.h"
@@ -601,6 +603,25 @@ command_word(int argc, char *argv[], const struct option *longopts)
 	return NULL;
 }
 
+/* import-better-auth: quire's connection, then ctl_import. */
+static int
+import_better_auth(const char *url, const char *from, unsigned int flags)
+{
+	PGconn	*c;
+	int	 rc;
+
+	if (from == NULL) {
+		fprintf(stderr, "quirectl: import-better-auth needs --from "
+		    "CONNINFO (the Better-Auth database)\n");
+		return 2;
+	}
+	if ((c = connect_primary(url)) == NULL)
+		return 1;
+	rc = ctl_import(c, from, flags);
+	PQfinish(c);
+	return rc;
+}
+
 static void
 usage(FILE *f)
 {
@@ -610,7 +631,13 @@ usage(FILE *f)
 	    "       quirectl [--url URL] create-admin --email E --name N < password\n"
 	    "       quirectl [--url URL] mail-worker [--drain] [--poll S] "
 	    "[--backoff-min S] [--backoff-max S]\n"
-	    "The database is QUIRE_PRIMARY_URL unless --url is given.\n");
+	    "       quirectl [--url URL] import-better-auth --from CONNINFO [--dry-run] [--strict]\n"
+	    "The database is QUIRE_PRIMARY_URL unless --url is given.\n"
+	    "import-better-auth copies users, passwords and posts from a Better-Auth\n"
+	    "database (libpq CONNINFO, read-only) in one transaction; run again, it\n"
+	    "imports only what is new. --dry-run: roll back at the end. --strict: any\n"
+	    "refused row rolls everything back. Exit 0: all imported or already there;\n"
+	    "3: some refused (with --strict: nothing written); 1: error, nothing written.\n");
 }
 
 int
@@ -622,16 +649,21 @@ main(int argc, char *argv[])
 		{ "email", required_argument, NULL, 'e' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "dry-run", no_argument, NULL, 'D' },
+		{ "strict", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*url, *dir, *email, *name, *cmd;
+	const char	*url, *dir, *email, *name, *cmd, *from;
+	unsigned int	 iflags;
 	int		 ch;
 
 	/* mail-worker has options of its own. */
 	if ((cmd = command_word(argc, argv, longopts)) != NULL &&
 	    strcmp(cmd, "mail-worker") == 0)
 		return mailworker_main(argc, argv);
-	url = email = name = NULL;
+	url = email = name = from = NULL;
+	iflags = 0;
 	if ((dir = getenv("QUIRE_SCHEMA_DIR")) == NULL)
 		dir = QUIRE_SCHEMA_DIR;
 	/* Options may come before or after the command word. */
@@ -642,6 +674,9 @@ main(int argc, char *argv[])
 		case 'e': email = optarg; break;
 		case 'n': name = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'F': from = optarg; break;
+		case 'D': iflags |= CTL_IMPORT_DRY_RUN; break;
+		case 'S': iflags |= CTL_IMPORT_STRICT; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -654,6 +689,8 @@ main(int argc, char *argv[])
 		return migrate(url, dir);
 	if (strcmp(cmd, "create-admin") == 0)
 		return create_admin(url, email, name);
+	if (strcmp(cmd, "import-better-auth") == 0)
+		return import_better_auth(url, from, iflags);
 	usage(stderr);
 	return 2;
 }

@@ -390,6 +390,101 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "SELECT EXTRACT(EPOCH FROM min(next_attempt_at) - "
 	    "clock_timestamp())::float8 FROM mail_outbox WHERE failed_at IS NULL",
 	    0, STMT_ADMIN },
+
+	/*
+	 * quirectl import-better-auth (ctl_import.c). The STMT_IMPORT_SRC_*
+	 * run on the Better-Auth database, read-only. Their table and column
+	 * names depend on its layout: {T} is the table and {name} the column
+	 * found for a logical column (ctl_import.c's tables[]), each quoted
+	 * as an identifier, or NULL for an optional one that is missing.
+	 * Timestamps come out in UTC to the millisecond, as quire keeps them.
+	 */
+#define IMPORT_TS(c) "date_trunc('milliseconds', COALESCE({" c "}::timestamptz, now()))"
+	/*
+	 * A refused login pays for scrypt too while this finds a row
+	 * (h_auth.c, login_pad). ORDER BY id LIMIT 1 makes 004-import.sql's
+	 * partial index on (id) the plan whatever the statistics say: with
+	 * EXISTS, stale ones (many imported hashes a moment ago) chose a
+	 * sequential scan, which reads the whole table once none is left.
+	 */
+	[STMT_IMPORT_PENDING] = { "import_pending",
+	    "SELECT id FROM accounts WHERE password NOT LIKE '$%' ORDER BY id "
+	    "LIMIT 1", 0, 0 },
+	[STMT_IMPORT_SRC_READONLY] = { "import_src_readonly",
+	    "SHOW default_transaction_read_only", 0, STMT_ADMIN | STMT_PLAIN },
+	/* One snapshot for every table: posts agree with their authors. */
+	[STMT_IMPORT_SRC_BEGIN] = { "import_src_begin",
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
+	    STMT_ADMIN | STMT_PLAIN },
+	[STMT_IMPORT_SRC_SETUP] = { "import_src_setup",
+	    "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
+	    "SET client_min_messages = warning", 0, STMT_ADMIN | STMT_PLAIN },
+	/* $1 candidate table names: their columns in the search path's first schema. */
+	[STMT_IMPORT_SRC_COLUMNS] = { "import_src_columns",
+	    "SELECT table_name::text, column_name::text FROM "
+	    "information_schema.columns WHERE table_schema = current_schema() "
+	    "AND table_name = ANY($1::text[])", 1, STMT_ADMIN },
+	[STMT_IMPORT_SRC_USERS] = { "import_src_users",
+	    "SELECT {id}::text, {name}::text, {email}::text, "
+	    "COALESCE({emailVerified}::boolean, false), {image}::text, "
+	    "{role}::text, " IMPORT_TS("createdAt") ", " IMPORT_TS("updatedAt")
+	    " FROM {T} ORDER BY {createdAt}, {id}", 0, STMT_ADMIN },
+	[STMT_IMPORT_SRC_ACCOUNTS] = { "import_src_accounts",
+	    "SELECT {userId}::text, {providerId}::text, {password}::text, "
+	    IMPORT_TS("createdAt") ", " IMPORT_TS("updatedAt") " FROM {T} "
+	    "ORDER BY {userId}, {createdAt}", 0, STMT_ADMIN },
+	/* Posts are read in batches: a source may hold more than fits in memory. */
+	[STMT_IMPORT_SRC_POSTS_OPEN] = { "import_src_posts_open",
+	    "DECLARE import_posts NO SCROLL CURSOR FOR SELECT {id}::text, "
+	    "{title}::text, {content}::text, COALESCE({published}::boolean, "
+	    "false), {authorId}::text, " IMPORT_TS("createdAt") ", "
+	    IMPORT_TS("updatedAt") " FROM {T} ORDER BY {createdAt}, {id}", 0,
+	    STMT_ADMIN | STMT_PLAIN },
+	[STMT_IMPORT_SRC_POSTS_FETCH] = { "import_src_posts_fetch",
+	    "FETCH FORWARD 5000 FROM import_posts", 0, STMT_ADMIN | STMT_PLAIN },
+	/* Sessions and verifications are counted, not imported. */
+	[STMT_IMPORT_SRC_COUNT] = { "import_src_count",
+	    "SELECT count(*) FROM {T}", 0, STMT_ADMIN },
+#undef IMPORT_TS
+	/* One import at a time; the second one is told, not queued. */
+	[STMT_IMPORT_TRY_LOCK] = { "import_try_lock",
+	    "SELECT pg_try_advisory_xact_lock(7165189)", 0, STMT_ADMIN },
+	/*
+	 * No user may be added, changed or removed between the checks of
+	 * emails and ids and the insert: a signup waits for the import.
+	 */
+	[STMT_IMPORT_USERS_LOCK] = { "import_users_lock",
+	    "LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE", 0, STMT_ADMIN },
+	/* Users imported before, and whether quire still has them. */
+	[STMT_IMPORT_MAP_USERS] = { "import_map_users",
+	    "SELECT m.source_id, m.id::text, u.id IS NOT NULL FROM "
+	    "import_source_ids m LEFT JOIN users u ON u.id = m.id "
+	    "WHERE m.kind = 'user'", 0, STMT_ADMIN },
+	/* $1 canonical emails */
+	[STMT_IMPORT_EMAILS_TAKEN] = { "import_emails_taken",
+	    "SELECT email, id::text FROM users WHERE email = ANY($1::text[])",
+	    1, STMT_ADMIN },
+	/* $1 ids the source has and quire would keep */
+	[STMT_IMPORT_USER_IDS_TAKEN] = { "import_user_ids_taken",
+	    "SELECT id::text FROM users WHERE id = ANY($1::uuid[])", 1, STMT_ADMIN },
+	[STMT_IMPORT_POST_IDS_TAKEN] = { "import_post_ids_taken",
+	    "SELECT id::text FROM posts WHERE id = ANY($1::uuid[])", 1, STMT_ADMIN },
+	/* $1 source ids of posts */
+	[STMT_IMPORT_POSTS_KNOWN] = { "import_posts_known",
+	    "SELECT source_id FROM import_source_ids WHERE kind = 'post' AND "
+	    "source_id = ANY($1::text[])", 1, STMT_ADMIN },
+	[STMT_IMPORT_COPY_USERS] = { "import_copy_users",
+	    "COPY users (id, name, email, email_verified, image, role, "
+	    "created_at, updated_at) FROM STDIN", 0, STMT_ADMIN | STMT_PLAIN },
+	[STMT_IMPORT_COPY_ACCOUNTS] = { "import_copy_accounts",
+	    "COPY accounts (user_id, account_id, provider_id, password, "
+	    "created_at, updated_at) FROM STDIN", 0, STMT_ADMIN | STMT_PLAIN },
+	[STMT_IMPORT_COPY_POSTS] = { "import_copy_posts",
+	    "COPY posts (id, title, content, published, author_id, created_at, "
+	    "updated_at) FROM STDIN", 0, STMT_ADMIN | STMT_PLAIN },
+	[STMT_IMPORT_COPY_MAP] = { "import_copy_map",
+	    "COPY import_source_ids (kind, source_id, id) FROM STDIN", 0,
+	    STMT_ADMIN | STMT_PLAIN },
 };
 
 int

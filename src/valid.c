@@ -134,6 +134,43 @@ valid_has_control(const char *s, size_t n, int lines)
 	return 0;
 }
 
+const char *
+valid_text(const char *s, size_t n, size_t min, size_t max, int lines,
+    char *msg, size_t msgsz)
+{
+	size_t	 cp;
+
+	cp = valid_utf8_len(s, n);
+	if (cp < min || cp > max) {
+		snprintf(msg, msgsz, "must be %zu to %zu characters", min, max);
+		return msg;
+	}
+	if (valid_has_control(s, n, lines))
+		return lines ? "must not contain control characters other "
+		    "than tab, line feed and carriage return" :
+		    "must not contain control characters";
+	return NULL;
+}
+
+const char *
+valid_url(const char *s, size_t n, size_t max, char *msg, size_t msgsz)
+{
+	size_t	 i;
+
+	if (n > max) {
+		snprintf(msg, msgsz, "must be at most %zu bytes", max);
+		return msg;
+	}
+	if (!((n > 8 && strncmp(s, "https://", 8) == 0) ||
+	    (n > 7 && strncmp(s, "http://", 7) == 0)))
+		return "must be a URL starting with https:// or http://";
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+			return "must be a URL without spaces or control "
+			    "characters";
+	return NULL;
+}
+
 static const char *
 type_name(enum ftype t)
 {
@@ -185,6 +222,10 @@ check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
 		fmt_trim(&s, &n);
 	switch (f->type) {
 	case FT_TEXT:
+		if ((why = valid_text(s, n, f->min, f->max,
+		    (f->flags & F_LINES) != 0, msg, msgsz)) != NULL)
+			return why;
+		break;
 	case FT_PASSWORD:
 		cp = valid_utf8_len(s, n);
 		if (cp < f->min || cp > f->max) {
@@ -192,11 +233,6 @@ check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
 			    f->min, f->max);
 			return msg;
 		}
-		if (f->type == FT_TEXT &&
-		    valid_has_control(s, n, (f->flags & F_LINES) != 0))
-			return (f->flags & F_LINES) ? "must not contain control "
-			    "characters other than tab, line feed and carriage "
-			    "return" : "must not contain control characters";
 		break;
 	case FT_EMAIL:
 		/* The canonical form is the value from here on. */
@@ -212,17 +248,8 @@ check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
 		}
 		break;
 	case FT_URL:
-		if (n > f->max) {
-			snprintf(msg, msgsz, "must be at most %zu bytes", f->max);
-			return msg;
-		}
-		if (!((n > 8 && strncmp(s, "https://", 8) == 0) ||
-		    (n > 7 && strncmp(s, "http://", 7) == 0)))
-			return "must be a URL starting with https:// or http://";
-		for (cp = 0; cp < n; cp++)
-			if ((unsigned char)s[cp] <= ' ' || s[cp] == 0x7f)
-				return "must be a URL without spaces or "
-				    "control characters";
+		if ((why = valid_url(s, n, f->max, msg, msgsz)) != NULL)
+			return why;
 		break;
 	case FT_ROLE:
 		if (!((n == 4 && memcmp(s, "user", 4) == 0) ||

@@ -33,14 +33,19 @@ certificate), new random passwords. root's ~/.pgpass is faked with HOME
 and PGPASSFILE under that directory. quire and quirectl are build/'s, on
 the PATH; without libfcgi-bin, tests/docs/cgi-fcgi stands in for cgi-fcgi.
 
-After certain blocks it checks what they did (CHECKS below): the stock
+Before certain blocks it makes what the documents take as given (BEFORE
+below: the Better-Auth database that operations.md section 8 imports,
+from tests/fixtures/better-auth-drizzle.sql). After certain blocks it
+checks what they did (CHECKS below): the stock
 pg_hba.conf, listening on the documented address, the roles, the replica
 streaming (pg_stat_replication), the migration made by the owner, the
 app's URL (connects as quire_app, may read, may not CREATE TABLE; quire
 itself, run as the OS user quire with the documented environment file,
 finds the primary and the replica up), the admin, the WAL archive, the
 cron jobs' backups, a point-in-time restore that includes a user made
-after the base backup, quire on the restored dump.
+after the base backup, quire on the restored dump, the Better-Auth
+import (its dry run writes nothing, the import brings every user, the
+source is unchanged).
 
 Whatever happens, it drops the clusters it made (pg_dropcluster --stop),
 stops the restore copy, and removes its directory (kept with
@@ -226,7 +231,7 @@ def free_ports(n):
 PID = os.getpid()
 SCRATCH = os.path.join(ROOT, "build", "docs-test", str(PID))
 CLUSTERS = ["quiredoc_%d_p" % PID, "quiredoc_%d_r" % PID]
-STATE = {"app": None, "block_pgid": None}
+STATE = {"app": None, "block_pgid": None, "ba_digest": None}
 
 
 def make_vars():
@@ -250,6 +255,10 @@ def make_vars():
         "ARCHIVE_DIR": os.path.join(SCRATCH, "wal-archive"),
         "RESTORE_DIR": os.path.join(SCRATCH, "restore", "copy"),
         "RESTORE_PORT": str(s),
+        # operations.md section 8: the Better-Auth database is a database of
+        # the primary's cluster (BEFORE makes it), read over TCP with TLS.
+        "BA_HOST": "127.0.0.2", "BA_PORT": str(p), "BA_CLUSTER": CLUSTERS[0],
+        "BA_DB": "betterauth", "BA_TLS": "?sslmode=require", "BA_PW": secrets.token_hex(24),
     }
 
 
@@ -698,6 +707,63 @@ def check_replica_create(v, out):
     debian_ssl(v, out, "REPLICA")
 
 
+def make_ba_source(v):
+    """The Better-Auth database that operations.md section 8 imports: the
+    Drizzle fixture the peer's Better-Auth made, loaded as postgres."""
+    psql_postgres(v["BA_PORT"], "CREATE DATABASE %s" % v["BA_DB"])
+    with open(os.path.join(ROOT, "tests", "fixtures", "better-auth-drizzle.sql"), "rb") as f:
+        p = subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-w", "-X", "-q", "-p", v["BA_PORT"],
+                            "-d", v["BA_DB"], "-v", "ON_ERROR_STOP=1"], stdin=f, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, env=clean_env(), timeout=60)
+    if p.returncode != 0:
+        raise Fail("loading the Better-Auth fixture: %s" % p.stdout.decode(errors="replace"))
+
+
+def ba_digest(v):
+    return psql_postgres(v["BA_PORT"], "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM "
+                         "(SELECT u::text FROM users u UNION ALL SELECT a::text FROM accounts a "
+                         "UNION ALL SELECT p::text FROM posts p) t", db=v["BA_DB"])
+
+
+def check_ba_backup(v, out):
+    if not os.path.getsize(os.path.join(v["BACKUP_DIR"], "quire-before-import.dump")):
+        raise Fail("the dump is empty")
+    STATE["ba_digest"] = ba_digest(v)
+
+
+# deploy.md's first admin (create-admin) has the email of one of the
+# fixture's users: that user and its post are refused, the rest imported.
+BA_REFUSED = 'refused user 45b28254-042d-456c-92c9-d46255eae699 "admin@example.com": ' \
+    'canonical email "admin@example.com" already belongs to quire user '
+
+
+def check_ba_dry_run(v, out):
+    for want in ("source: plural tables (users, accounts, posts), snake_case columns", BA_REFUSED,
+                 "users: read 9, imported 8, already there 0, refused 1",
+                 "dry run: rolled back, nothing written", "exit status 3 "):
+        if want not in out:
+            raise Fail("the dry run did not print %r:\n%s" % (want, out))
+    if psql_postgres(v["PRIMARY_PORT"], "SELECT count(*) FROM import_source_ids", db="quire") != "0":
+        raise Fail("the dry run wrote")
+
+
+def check_ba_import(v, out):
+    for want in (BA_REFUSED, "users: read 9, imported 8, already there 0, refused 1",
+                 "posts: read 8, imported 7, already there 0, refused 1", "committed", "exit status 3 "):
+        if want not in out:
+            raise Fail("the import did not print %r:\n%s" % (want, out))
+    got = psql_postgres(v["PRIMARY_PORT"], "SELECT count(*) FROM users u JOIN import_source_ids m ON "
+                        "m.id = u.id AND m.kind = 'user'", db="quire")
+    if got != "8":
+        raise Fail("%s imported users in quire, not 8" % got)
+    if ba_digest(v) != STATE["ba_digest"]:
+        raise Fail("the import changed the Better-Auth database")
+
+
+BEFORE = {
+    "ba-role": make_ba_source,
+}
+
 CHECKS = {
     "primary-create": check_primary_create_ssl,
     "primary-config": check_primary_config,
@@ -715,6 +781,9 @@ CHECKS = {
     "restore-start": check_restore_start,
     "restore-dump": check_restore_dump,
     "restore-app": check_restore_app,
+    "ba-backup": check_ba_backup,
+    "ba-dry-run": check_ba_dry_run,
+    "ba-import": check_ba_import,
 }
 
 
@@ -784,6 +853,8 @@ def main():
                 result(False, label, "not run: %s failed" % broken)
                 continue
             try:
+                if b.name in BEFORE:
+                    BEFORE[b.name](v)
                 if b.kind == "sh":
                     if b.lang != "sh":
                         raise Fail("a doc-test block must be ```sh, not %r" % b.lang)
