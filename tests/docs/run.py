@@ -34,7 +34,7 @@ and PGPASSFILE under that directory. quire and quirectl are build/'s, on
 the PATH; without libfcgi-bin, tests/docs/cgi-fcgi stands in for cgi-fcgi.
 
 Before certain blocks it makes what the documents take as given (BEFORE
-below: the Better-Auth database that operations.md section 8 imports,
+below: the Better-Auth database that migrating-from-better-auth.md imports,
 from tests/fixtures/better-auth-drizzle.sql). After certain blocks it
 checks what they did (CHECKS below): the stock
 pg_hba.conf, listening on the documented address, the roles, the replica
@@ -73,7 +73,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import fcgi  # noqa: E402
 
-DOCS = ["docs/deploy.md", "docs/operations.md"]
+DOCS = ["docs/deploy.md", "docs/operations.md", "docs/migrating-from-better-auth.md"]
 PGVER = "15"
 BLOCK_TIMEOUT = 60
 
@@ -255,7 +255,7 @@ def make_vars():
         "ARCHIVE_DIR": os.path.join(SCRATCH, "wal-archive"),
         "RESTORE_DIR": os.path.join(SCRATCH, "restore", "copy"),
         "RESTORE_PORT": str(s),
-        # operations.md section 8: the Better-Auth database is a database of
+        # migrating-from-better-auth.md: the Better-Auth database is a database of
         # the primary's cluster (BEFORE makes it), read over TCP with TLS.
         "BA_HOST": "127.0.0.2", "BA_PORT": str(p), "BA_CLUSTER": CLUSTERS[0],
         "BA_DB": "betterauth", "BA_TLS": "?sslmode=require", "BA_PW": secrets.token_hex(24),
@@ -708,7 +708,7 @@ def check_replica_create(v, out):
 
 
 def make_ba_source(v):
-    """The Better-Auth database that operations.md section 8 imports: the
+    """The Better-Auth database that migrating-from-better-auth.md imports: the
     Drizzle fixture the peer's Better-Auth made, loaded as postgres."""
     psql_postgres(v["BA_PORT"], "CREATE DATABASE %s" % v["BA_DB"])
     with open(os.path.join(ROOT, "tests", "fixtures", "better-auth-drizzle.sql"), "rb") as f:
