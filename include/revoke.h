@@ -40,7 +40,7 @@ enum qerr	 revoke_shm_init(void) QUIRE_WUR;
  * user user_id (copied). Call it once the change is made (in or out of
  * a transaction) and before the handler returns; it does nothing else
  * until the request's writes have committed. Then app_handle
- * (ryw_note_writes -> revoke_commit) records it on this host and
+ * (revoke_commit, then ryw_note_writes) records it on this host and
  * notifies every other host, before the answer goes out. Never fails:
  * with no memory left, or past a few users in one request, every user
  * of the host is treated as changed.

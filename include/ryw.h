@@ -47,14 +47,15 @@ void		 ryw_need_own(struct req *);
 
 /*
  * After the handler: when the request committed a write, records and
- * announces its revocations (revoke_commit), records the primary's WAL
- * position under the caller's session (r->ryw.key), and hands the
+ * records the primary's WAL position under the caller's session
+ * (r->ryw.key); at least revoked_lsn, the position revoke_commit read
+ * after announcing this request's revocations (0: none), and hands the
  * position to the client (pos_emit: Quire-Read-After and the quire_pos
  * cookie), so that later reads, on any host, go to a replica only once
  * it has replayed that far. With no replica configured only the
  * revocations are done: every read is the primary's.
  */
-void		 ryw_note_writes(struct req *);
+void		 ryw_note_writes(struct req *, uint64_t revoked_lsn);
 
 /* The largest position this host ever noted (0 without a table). */
 uint64_t	 ryw_high(void);

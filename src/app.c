@@ -16,6 +16,7 @@
 #include "mem.h"
 #include "pos.h"
 #include "resp.h"
+#include "revoke.h"
 #include "route.h"
 #include "ryw.h"
 #include "shm.h"
@@ -174,7 +175,8 @@ app_handle(struct req *r)
 	(void)rt->handler(r);
 	/*
 	 * Before the answer goes out: revocations recorded here and
-	 * announced to every host, the write's position for the client.
+	 * announced to every host (first, replicas or not), then the
+	 * write's position for the client.
 	 */
-	ryw_note_writes(r);
+	ryw_note_writes(r, revoke_commit(r));
 }

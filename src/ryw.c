@@ -14,7 +14,6 @@
 #include "db.h"
 #include "log.h"
 #include "pos.h"
-#include "revoke.h"
 #include "ryw.h"
 #include "shm.h"
 
@@ -232,15 +231,13 @@ ryw_high(void)
 }
 
 void
-ryw_note_writes(struct req *r)
+ryw_note_writes(struct req *r, uint64_t l)
 {
 	PGresult	*res;
-	uint64_t	 lsn, l;
+	uint64_t	 lsn;
 
 	if (!r->ryw.wrote)
 		return;
-	/* A revocation is recorded and announced first, replicas or not. */
-	l = revoke_commit(r);
 	if (r->db->nreplicas == 0)
 		return;
 	/* Read with the last write when it was a lone statement. */
