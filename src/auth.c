@@ -226,6 +226,11 @@ wipe_token(void *p)
 	sodium_memzero(p, AUTH_TOKEN_LEN);
 }
 
+/* STMT_SESSION_LOOKUP's columns. */
+#define LOOKUP_SLIDE	3	/* the expiry should move forward */
+#define LOOKUP_SEEN	4	/* last_used_at is over a minute old */
+#define LOOKUP_USER	5
+
 /* Fills s from a STMT_SESSION_LOOKUP row. */
 static int
 session_from_row(struct session *s, const PGresult *res)
@@ -235,7 +240,7 @@ session_from_row(struct session *s, const PGresult *res)
 	if (fmt_ts(s->expires_at, PQgetvalue(res, 0, 1)) == -1 ||
 	    fmt_ts(s->created_at, PQgetvalue(res, 0, 2)) == -1)
 		return -1;
-	return user_from_row(&s->user, res, 0, 4);
+	return user_from_row(&s->user, res, 0, LOOKUP_USER);
 }
 
 enum qerr
@@ -243,9 +248,9 @@ auth_resolve(struct req *r)
 {
 	struct session	*s;
 	PGresult	*res, *tres;
-	const char	*tok, *params[2];
+	const char	*tok, *params[3];
 	char		 buf[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1];
-	char		 ttl[24], *tok_for_cookie;
+	char		 ttl[24], max_age[24], *tok_for_cookie;
 	uint64_t	 gen;
 	enum qerr	 e;
 	int		 via_cookie;
@@ -276,7 +281,9 @@ auth_resolve(struct req *r)
 	gen = sesscache_gen();
 	/* The lookup needs a replica past every revocation. */
 	ryw_need_floor(r);
+	snprintf(max_age, sizeof(max_age), "%ld", r->conf->session_max_age);
 	params[0] = hash;
+	params[1] = max_age;
 	if ((e = db_exec(r, DB_READ, STMT_SESSION_LOOKUP, params, &res)) != QERR_OK)
 		return e;
 	/* A session created a moment ago may not have reached the replica. */
@@ -293,11 +300,15 @@ auth_resolve(struct req *r)
 	s->via_cookie = via_cookie;
 	/* Everything else this client reads must include its own writes. */
 	ryw_need_own(r);
-	if (PQgetvalue(res, 0, 3)[0] == 't') {
-		/* Used after a day: slide the expiry forward. */
+	if (PQgetvalue(res, 0, LOOKUP_SLIDE)[0] == 't') {
+		/*
+		 * Used after a day: slide the expiry forward, never past the
+		 * absolute age; last_used_at goes with it.
+		 */
 		snprintf(ttl, sizeof(ttl), "%ld", r->conf->session_ttl);
 		params[0] = s->id;
 		params[1] = ttl;
+		params[2] = max_age;
 		if (db_exec(r, DB_PRIMARY, STMT_SESSION_TOUCH, params, &tres) == QERR_OK &&
 		    PQntuples(tres) == 1) {
 			(void)fmt_ts(s->expires_at, PQgetvalue(tres, 0, 0));
@@ -305,8 +316,18 @@ auth_resolve(struct req *r)
 			if (via_cookie)
 				auth_set_cookie(r, tok_for_cookie);
 		}
-	} else
+	} else {
+		/*
+		 * lastUsedAt: one write a minute per session at most, and only
+		 * on a miss of the session cache, so the read path stays free
+		 * of writes in between. A failure costs only its accuracy.
+		 */
+		params[0] = s->id;
+		if (PQgetvalue(res, 0, LOOKUP_SEEN)[0] == 't' &&
+		    db_exec(r, DB_PRIMARY, STMT_SESSION_SEEN, params, &tres) != QERR_OK)
+			log_msg(LVL_WARN, r->in.reqid, "last_used_at not written");
 		sesscache_put(hash, s, gen);
+	}
 	r->sess = s;
 	return QERR_OK;
 }
@@ -323,6 +344,15 @@ auth_is_self(const struct req *r, const char *user_id)
 {
 
 	return r->sess != NULL && strcmp(r->sess->user.id, user_id) == 0;
+}
+
+enum user_view
+auth_user_view(const struct req *r, const char *user_id)
+{
+
+	if (auth_is_admin(r))
+		return USER_VIEW_ADMIN;
+	return auth_is_self(r, user_id) ? USER_VIEW_SELF : USER_VIEW_PUBLIC;
 }
 
 int
@@ -360,9 +390,12 @@ auth_set_cookie(struct req *r, const char *token)
 {
 	char	 v[256];
 
+	/* No cookie need live past the absolute age of any session. */
 	if (token != NULL)
 		snprintf(v, sizeof(v), AUTH_COOKIE "=%s; Max-Age=%ld; Path=/; "
-		    "HttpOnly; SameSite=Lax%s", token, r->conf->session_ttl,
+		    "HttpOnly; SameSite=Lax%s", token,
+		    r->conf->session_ttl < r->conf->session_max_age ?
+		    r->conf->session_ttl : r->conf->session_max_age,
 		    r->conf->cookie_secure ? "; Secure" : "");
 	else
 		snprintf(v, sizeof(v), AUTH_COOKIE "=; Max-Age=0; Path=/; "

@@ -1,7 +1,8 @@
 /*
  * quirectl: the admin command. migrate applies pending schema migrations
  * (with the steps some need done in C first); create-admin creates (or
- * promotes) an admin user, reading the password from stdin.
+ * promotes) an admin user, reading the password from stdin; prune
+ * deletes what has expired (ctl_prune.h).
  */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "ctl_prune.h"
 #include "email.h"
 #include "fmt.h"
 #include "stmts.h"
@@ -577,6 +579,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: quirectl [--url URL] migrate [--schema-dir DIR]\n"
 	    "       quirectl [--url URL] create-admin --email E --name N < password\n"
+	    "       quirectl [--url URL] prune\n"
 	    "The database is QUIRE_PRIMARY_URL unless --url is given.\n");
 }
 
@@ -617,6 +620,16 @@ main(int argc, char *argv[])
 		return migrate(url, dir);
 	if (strcmp(cmd, "create-admin") == 0)
 		return create_admin(url, email, name);
+	if (strcmp(cmd, "prune") == 0) {
+		PGconn	*c;
+		int	 rc;
+
+		if ((c = connect_primary(url)) == NULL)
+			return 1;
+		rc = ctl_prune(c);
+		PQfinish(c);
+		return rc;
+	}
 	usage(stderr);
 	return 2;
 }
