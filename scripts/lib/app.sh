@@ -59,6 +59,8 @@ app_write_env() {
 		# Empty: on when mail is configured.
 		echo "QUIRE_VERIFY_ON_SIGNUP=${QUIRE_VERIFY_ON_SIGNUP:-}"
 		echo "QUIRE_REQUIRE_VERIFIED=${QUIRE_REQUIRE_VERIFIED:-0}"
+		echo "QUIRE_SESSION_MAX_AGE=${QUIRE_SESSION_MAX_AGE:-2592000}"
+		echo "QUIRE_AUDIT_RETENTION_DAYS=${QUIRE_AUDIT_RETENTION_DAYS:-365}"
 		# A file read at start and on each reload (SIGHUP), when set.
 		if [ -n "${QUIRE_ENV_FILE:-}" ]; then
 			echo "QUIRE_ENV_FILE=$QUIRE_ENV_FILE"
