@@ -63,7 +63,9 @@ def test_list_shape_newest_first_and_current():
     tok_a, user = _signup(ua="client-A/1.0", ip=ip_a)
     time.sleep(0.01)
     tok_b = _login(user["email"], ua="client-B/2.0", ip=ip_b)
-    r = _sessions(tok_a)
+    # Another client's login: the replica may lag (contract: Consistency).
+    r = wait_for(lambda: (lambda r: len(r.json["data"]) == 2 and r)(_sessions(tok_a)), timeout=10,
+                 what="both sessions listed")
     assert r.header("Cache-Control") == "no-store"
     j = r.json
     assert j["success"] is True and j["meta"] == {"limit": 100, "offset": 0, "nextCursor": None}, j
@@ -194,7 +196,9 @@ def test_admin_lists_and_ends_a_users_sessions():
     tok_a, user = _signup(ua="cookie-client")
     tok_b = _login(user["email"], ua="bearer-client")
     path = "/users/%s/sessions" % user["id"]
-    items = _sessions(admin_tok, path).json["data"]
+    # Another client's writes: the replica may lag (contract: Consistency).
+    items = wait_for(lambda: (lambda d: len(d) == 2 and d)(_sessions(admin_tok, path).json["data"]),
+                     timeout=10, what="both sessions listed")
     assert [it["userAgent"] for it in items] == ["bearer-client", "cookie-client"], items
     assert [it["current"] for it in items] == [False, False]
     # Not for a non-admin, even for their own id, before anything else.
