@@ -23,7 +23,7 @@
 #include "valid.h"
 
 /* Bytes of User-Agent kept with a session (GET /auth/sessions shows it). */
-#define SESSION_UA_MAX	512
+#define SESSION_UA_MAX	256
 
 /*
  * Creates a session for user_id and its audit row (action: signup or
