@@ -40,6 +40,7 @@ SCENARIOS = {
     "c": ("GET /auth/me (Bearer)", "auth_me.lua", ["token-me.txt"], "a"),
     "d": ("POST /posts (Bearer)", "post_create.lua", ["token-create.txt"], "a"),
     "e": ("GET /health", "health.lua", [], "a"),
+    "g": ("GET /auth/sessions (Bearer)", "sessions.lua", ["token-me.txt"], "a"),
     # No pgbench limit: one statement that writes two rows and a NOTIFY.
     "h": ("POST /auth/password/forgot (rate limit off)", "forgot.lua", ["emails.txt"], None),
 }
@@ -410,6 +411,16 @@ def parse_wrk(out):
     return j
 
 
+def app_writes(stack):
+    """The write statements the app's workers have run so far
+    (quire_db_statements_total, kind write, every pool), from /metrics."""
+    import urllib.request
+    with urllib.request.urlopen(stack.base + "/metrics", timeout=10) as f:
+        body = f.read().decode()
+    return int(sum(float(v) for v in re.findall(
+        r'^quire_db_statements_total\{pool="[a-z]+",kind="write"\} ([0-9.e+]+)$', body, re.M)))
+
+
 def run_scenario(stack, a, sc, raw):
     title = SCENARIOS[sc][0]
     if a.warmup > 0:
@@ -419,16 +430,18 @@ def run_scenario(stack, a, sc, raw):
     idle_other = idle_probe(stack, a.probe)
     load = loadavg()
     off = app_log_offset(stack)
+    writes0 = app_writes(stack)
     m = Meter(stack)
     m.start()
     log("%s: %s, %d s" % (sc, title, a.duration))
     out = run_tool(wrk_cmd(stack, a, sc, a.duration), env=wrk_env(), raw=raw)
     meas = m.stop()
+    writes = app_writes(stack) - writes0
     time.sleep(0.3)
     status, pool = app_log_counts(stack, off)
     w = parse_wrk(out)
     r = {"scenario": sc, "title": title, "wrk": w, "load": load, "idle_other": idle_other,
-         "meas": meas, "status": status, "pool": pool}
+         "meas": meas, "status": status, "pool": pool, "writes": writes}
     log("%s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, non-2xx %d, errors %d; other processes %.2f cores"
         % (sc, w["rps"], w["p50_us"] / 1000, w["p99_us"] / 1000, w["non2xx"], w["errors"],
            meas["other_cores"]))
@@ -745,6 +758,11 @@ def report(a, stack, info, limits, results, probes=()):
                 m["other_cores"], mib(m["rss"]["workers_sum_max"]), mib(m["rss"]["worker_max"]),
                 mib(m["rss"]["web"]), pool_note(r["pool"]), r["load"]))
         L.append("")
+        # The read path writes nothing but lastUsedAt, at most once a minute per session.
+        L.append("- write statements the app ran during each scenario (`quire_db_statements_total`, "
+                 "kind write; reads should show none but a session's lastUsedAt, at most one a minute): "
+                 + ", ".join("%s %d" % (r["scenario"], r["writes"]) for r in results))
+        L.append("")
     if probes:
         L += batching_table(a, probes, results)
     if noisy:
@@ -885,7 +903,7 @@ def cpu_model():
 def parse_args():
     ap = argparse.ArgumentParser(prog="scripts/bench", description=(
         "Benchmark quire on the README's stack: seeds it through the API, measures the machine's "
-        "limit with pgbench on the replica and runs the wrk scenarios a-e; appends the figures to "
+        "limit with pgbench on the replica and runs the wrk scenarios a-e and g; appends the figures to "
         "bench/results.md. Scenarios: " + "; ".join("%s %s" % (k, v[0]) for k, v in SCENARIOS.items())))
     ap.add_argument("--quick", action="store_true",
                     help="3 s runs after 1 s warm-ups, for development; not recorded unless --record")

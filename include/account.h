@@ -1,6 +1,6 @@
 /*
  * Credential accounts: the user row and the account row that holds its
- * password hash, written together.
+ * password hash, written together; and the end of an account's sessions.
  */
 #ifndef QUIRE_ACCOUNT_H
 #define QUIRE_ACCOUNT_H
@@ -25,5 +25,25 @@ enum qerr	 account_create(struct req *, const char *name, const char *email,
  * the status.
  */
 int		 account_abort(struct req *, enum qerr e, char *hash, size_t hashsz);
+
+/*
+ * Every path that ends sessions of a user (logout, revoking one or the
+ * others, an admin's revocation, a ban, a password change or reset, a
+ * deletion) calls this once, after the statement or transaction that
+ * ended them succeeded: before the answer goes out, no worker of the
+ * host may vouch for them any more (app_handle bumps the session cache's
+ * generation). The one place to tell other hosts too.
+ */
+void		 account_sessions_ended(struct req *, const char *user_id);
+
+/*
+ * Ends the caller's session with this id (a canonical UUID) and writes
+ * its audit row in the same statement: logout when it is the current
+ * session, session_revoked otherwise. Sets *live to 0 when there was no
+ * such session of the caller's, or it had ended already (may be NULL).
+ * Returns QERR_OK or the database error.
+ */
+enum qerr	 account_session_end(struct req *, const char *session_id,
+		    int *live) QUIRE_WUR;
 
 #endif

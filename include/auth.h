@@ -103,6 +103,8 @@ enum qerr	 auth_resolve(struct req *) QUIRE_WUR;
 int		 auth_is_admin(const struct req *);
 /* 1 when the caller is signed in as the user with this id. */
 int		 auth_is_self(const struct req *, const char *user_id);
+/* How the caller sees the user with this id: admin, self or public view. */
+enum user_view	 auth_user_view(const struct req *, const char *user_id);
 
 /* 0 when the request passes the Origin rule of the contract, -1 if not. */
 int		 auth_origin_ok(const struct req *);

@@ -59,7 +59,15 @@ struct conf {
 	int		 verify_on_signup;
 	int		 require_verified;
 	char		*mail_storage;		/* owns the mail strings */
+	long		 session_max_age;	/* seconds from creation, however extended */
+	long		 audit_retention_days;	/* quirectl prune */
 };
+
+/* Defaults and bounds that `quirectl prune` applies as the app does. */
+#define CONF_SESSION_MAX_AGE_DEF	"2592000"	/* 30 days */
+#define CONF_SESSION_MAX_AGE_MAX	315360000L	/* 10 years */
+#define CONF_AUDIT_RETENTION_DEF	"365"
+#define CONF_AUDIT_RETENTION_MAX	36500L		/* 100 years */
 
 /*
  * Looks a variable up; returns NULL when it is unset. conf_parse takes

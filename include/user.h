@@ -9,7 +9,7 @@
 #include "fmt.h"
 #include "jw.h"
 
-#define USER_NCOLS	8
+#define USER_NCOLS	11
 
 struct user {
 	const char	*id;		/* borrowed from the PGresult */
@@ -20,12 +20,26 @@ struct user {
 	int		 email_verified;
 	char		 created_at[FMT_TS_LEN + 1];
 	char		 updated_at[FMT_TS_LEN + 1];
+	int		 banned;	/* a ban in force (an expired one is none) */
+	const char	*ban_reason;	/* NULL when none */
+	char		 ban_expires_at[FMT_TS_LEN + 1];	/* "" when none */
+};
+
+/*
+ * Who is looking (API.md "Resources", "Bans"): anyone else sees the
+ * public view; the user themself adds email and emailVerified; an admin
+ * adds the ban's fields as well.
+ */
+enum user_view {
+	USER_VIEW_PUBLIC,
+	USER_VIEW_SELF,
+	USER_VIEW_ADMIN
 };
 
 /* Reads USER_NCOLS columns from col0 of row. Returns 0, or -1 on a malformed row. */
 int	user_from_row(struct user *, const PGresult *, int row, int col0);
 
-/* Writes the user object; email and emailVerified only when private_view. */
-void	user_json(struct jw *, const struct user *, int private_view);
+/* Writes the user object as view shows it. */
+void	user_json(struct jw *, const struct user *, enum user_view);
 
 #endif

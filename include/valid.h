@@ -19,7 +19,8 @@ enum ftype {
 	FT_URL,
 	FT_ROLE,
 	FT_BOOL,
-	FT_TOKEN	/* a mailed one-time token: base64url of 32 bytes */
+	FT_TOKEN,	/* a mailed one-time token: base64url of 32 bytes */
+	FT_INT		/* a JSON integer within [min, max] */
 };
 
 #define F_REQUIRED	0x01
@@ -30,7 +31,7 @@ enum ftype {
 struct field {
 	const char	*name;
 	enum ftype	 type;
-	size_t		 min, max;	/* code points (bytes for email/url) */
+	size_t		 min, max;	/* code points (bytes for email/url); FT_INT: value */
 	unsigned int	 flags;
 };
 
@@ -56,6 +57,7 @@ struct fieldval {
 	const char	*s;
 	size_t		 len;
 	int		 b;
+	long long	 n;		/* FT_INT */
 };
 
 enum { SIGNUP_NAME, SIGNUP_EMAIL, SIGNUP_PASSWORD, SIGNUP__MAX };
@@ -66,6 +68,7 @@ enum { FORGOT_EMAIL, FORGOT__MAX };
 enum { RESET_TOKEN, RESET_PASSWORD, RESET__MAX };
 enum { VERIFY_TOKEN, VERIFY__MAX };
 enum { POST_TITLE, POST_CONTENT, POST_PUBLISHED, POST__MAX };
+enum { BAN_REASON, BAN_EXPIRES_IN, BAN__MAX };
 
 extern const struct body_spec body_signup;
 extern const struct body_spec body_login;
@@ -76,6 +79,7 @@ extern const struct body_spec body_post_patch;
 extern const struct body_spec body_forgot;
 extern const struct body_spec body_reset;
 extern const struct body_spec body_verify;
+extern const struct body_spec body_ban;
 
 /*
  * 1 when a PATCH /users/:id body (fields f) changes the caller's own

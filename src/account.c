@@ -3,11 +3,17 @@
  */
 #include "config.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include <sodium.h>
 
 #include "account.h"
+#include "audit.h"
+#include "auth.h"
 #include "db.h"
 #include "resp.h"
+#include "revoke.h"
 
 enum qerr
 account_create(struct req *r, const char *name, const char *email,
@@ -38,4 +44,36 @@ account_abort(struct req *r, enum qerr e, char *hash, size_t hashsz)
 	if (e == QERR_CONFLICT)
 		return resp_error(r, ERR_CONFLICT, "Email already registered");
 	return resp_qerr(r, e);
+}
+
+void
+account_sessions_ended(struct req *r, const char *user_id)
+{
+
+	revoke_user(r, user_id);
+}
+
+enum qerr
+account_session_end(struct req *r, const char *session_id, int *live)
+{
+	PGresult	*res;
+	const char	*params[3 + AUDIT_NPARAMS];
+	char		 max_age[24];
+	enum qerr	 e;
+	int		 yes;
+
+	snprintf(max_age, sizeof(max_age), "%ld", r->conf->session_max_age);
+	params[0] = session_id;
+	params[1] = r->sess->user.id;
+	params[2] = max_age;
+	audit_params(r, strcmp(session_id, r->sess->id) == 0 ? AUDIT_LOGOUT :
+	    AUDIT_SESSION_REVOKED, &params[3]);
+	if ((e = db_exec(r, DB_PRIMARY, STMT_SESSION_DELETE, params, &res)) != QERR_OK)
+		return e;
+	yes = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	if (live != NULL)
+		*live = yes;
+	/* Even with no row: a cache elsewhere on the host may hold it. */
+	account_sessions_ended(r, r->sess->user.id);
+	return QERR_OK;
 }

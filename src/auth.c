@@ -248,6 +248,11 @@ wipe_token(void *p)
 	sodium_memzero(p, AUTH_TOKEN_LEN);
 }
 
+/* STMT_SESSION_LOOKUP's columns. */
+#define LOOKUP_SLIDE	3	/* the expiry should move forward */
+#define LOOKUP_SEEN	4	/* last_used_at is over a minute old */
+#define LOOKUP_USER	5
+
 /* Fills s from a STMT_SESSION_LOOKUP row. */
 static int
 session_from_row(struct session *s, const PGresult *res)
@@ -257,7 +262,7 @@ session_from_row(struct session *s, const PGresult *res)
 	if (fmt_ts(s->expires_at, PQgetvalue(res, 0, 1)) == -1 ||
 	    fmt_ts(s->created_at, PQgetvalue(res, 0, 2)) == -1)
 		return -1;
-	return user_from_row(&s->user, res, 0, 4);
+	return user_from_row(&s->user, res, 0, LOOKUP_USER);
 }
 
 /*
@@ -269,20 +274,22 @@ session_from_row(struct session *s, const PGresult *res)
  * *res (arena; no row when there is no such session) or the error.
  */
 static enum qerr
-session_lookup(struct req *r, const char *hash, PGresult **res)
+session_lookup(struct req *r, const char *hash, const char *max_age,
+    PGresult **res)
 {
-	const char	*params[1];
+	const char	*params[2];
 	uint64_t	 need;
 	enum qerr	 e;
 
 	params[0] = hash;
+	params[1] = max_age;
 	if ((e = db_exec(r, DB_READ, STMT_SESSION_LOOKUP, params, res)) != QERR_OK)
 		return e;
 	if (PQntuples(*res) == 0 && r->ryw.served_lsn != UINT64_MAX)
 		return db_exec(r, DB_PRIMARY, STMT_SESSION_LOOKUP, params, res);
 	if (PQntuples(*res) != 1)
 		return QERR_OK;
-	need = revoke_required_lsn(PQgetvalue(*res, 0, 4));
+	need = revoke_required_lsn(PQgetvalue(*res, 0, LOOKUP_USER));
 	if (r->ryw.served_lsn >= need)
 		return QERR_OK;
 	/* A replica that has replayed the user's last change, or the primary. */
@@ -296,9 +303,9 @@ auth_resolve(struct req *r)
 {
 	struct session	*s;
 	PGresult	*res, *tres;
-	const char	*tok, *params[2];
+	const char	*tok, *params[3];
 	char		 buf[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1];
-	char		 ttl[24], *tok_for_cookie;
+	char		 ttl[24], max_age[24], *tok_for_cookie;
 	uint64_t	 seq, at;
 	enum qerr	 e;
 	int		 via_cookie;
@@ -330,7 +337,8 @@ auth_resolve(struct req *r)
 	seq = revoke_seq();
 	/* The lookup needs a replica past the floor and the client's position. */
 	ryw_need_floor(r);
-	if ((e = session_lookup(r, hash, &res)) != QERR_OK)
+	snprintf(max_age, sizeof(max_age), "%ld", r->conf->session_max_age);
+	if ((e = session_lookup(r, hash, max_age, &res)) != QERR_OK)
 		return e;
 	if (PQntuples(res) != 1)
 		return QERR_OK;
@@ -344,11 +352,15 @@ auth_resolve(struct req *r)
 	s->via_cookie = via_cookie;
 	/* Everything else this client reads must include its own writes. */
 	ryw_need_own(r);
-	if (PQgetvalue(res, 0, 3)[0] == 't') {
-		/* Used after a day: slide the expiry forward. */
+	if (PQgetvalue(res, 0, LOOKUP_SLIDE)[0] == 't') {
+		/*
+		 * Used after a day: slide the expiry forward, never past the
+		 * absolute age; last_used_at goes with it.
+		 */
 		snprintf(ttl, sizeof(ttl), "%ld", r->conf->session_ttl);
 		params[0] = s->id;
 		params[1] = ttl;
+		params[2] = max_age;
 		if (db_exec(r, DB_PRIMARY, STMT_SESSION_TOUCH, params, &tres) == QERR_OK &&
 		    PQntuples(tres) == 1) {
 			(void)fmt_ts(s->expires_at, PQgetvalue(tres, 0, 0));
@@ -356,8 +368,18 @@ auth_resolve(struct req *r)
 			if (via_cookie)
 				auth_set_cookie(r, tok_for_cookie);
 		}
-	} else
+	} else {
+		/*
+		 * lastUsedAt: one write a minute per session at most, and only
+		 * on a miss of the session cache, so the read path stays free
+		 * of writes in between. A failure costs only its accuracy.
+		 */
+		params[0] = s->id;
+		if (PQgetvalue(res, 0, LOOKUP_SEEN)[0] == 't' &&
+		    db_exec(r, DB_PRIMARY, STMT_SESSION_SEEN, params, &tres) != QERR_OK)
+			log_msg(LVL_WARN, r->in.reqid, "last_used_at not written");
 		sesscache_put(hash, s, seq, at);
+	}
 	r->sess = s;
 	return QERR_OK;
 }
@@ -374,6 +396,15 @@ auth_is_self(const struct req *r, const char *user_id)
 {
 
 	return r->sess != NULL && strcmp(r->sess->user.id, user_id) == 0;
+}
+
+enum user_view
+auth_user_view(const struct req *r, const char *user_id)
+{
+
+	if (auth_is_admin(r))
+		return USER_VIEW_ADMIN;
+	return auth_is_self(r, user_id) ? USER_VIEW_SELF : USER_VIEW_PUBLIC;
 }
 
 int
@@ -411,9 +442,12 @@ auth_set_cookie(struct req *r, const char *token)
 {
 	char	 v[256];
 
+	/* No cookie need live past the absolute age of any session. */
 	if (token != NULL)
 		snprintf(v, sizeof(v), AUTH_COOKIE "=%s; Max-Age=%ld; Path=/; "
-		    "HttpOnly; SameSite=Lax%s", token, r->conf->session_ttl,
+		    "HttpOnly; SameSite=Lax%s", token,
+		    r->conf->session_ttl < r->conf->session_max_age ?
+		    r->conf->session_ttl : r->conf->session_max_age,
 		    r->conf->cookie_secure ? "; Secure" : "");
 	else
 		snprintf(v, sizeof(v), AUTH_COOKIE "=; Max-Age=0; Path=/; "

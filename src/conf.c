@@ -47,6 +47,10 @@ static const struct num_var num_vars[] = {
 	{ "QUIRE_WORKERS", K_LONG, "1", 1, 256, OFF(workers) },
 	{ "QUIRE_REQUEST_TIMEOUT", K_LONG, "10", 1, 600, OFF(request_timeout) },
 	{ "QUIRE_REQUIRE_VERIFIED", K_BOOL, "0", 0, 1, OFF(require_verified) },
+	/* Seconds; 1 is allowed for tests of the limit itself. */
+	{ "QUIRE_SESSION_MAX_AGE", K_LONG, CONF_SESSION_MAX_AGE_DEF, 1, CONF_SESSION_MAX_AGE_MAX, OFF(session_max_age) },
+	/* Used by `quirectl prune`; refused here too, so a typo shows at start. */
+	{ "QUIRE_AUDIT_RETENTION_DAYS", K_LONG, CONF_AUDIT_RETENTION_DEF, 1, CONF_AUDIT_RETENTION_MAX, OFF(audit_retention_days) },
 };
 
 static const char *const level_names[LVL__MAX] = {

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "account.h"
+#include "audit.h"
 #include "auth.h"
 #include "db.h"
 #include "h_account.h"
@@ -196,13 +197,15 @@ h_account_reset(struct req *r)
 	}
 	params[0] = u.id;
 	params[1] = hash;
+	/* Nobody is signed in: the token's holder has no actor id. */
 	if ((e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_SET_PASSWORD, params, &res)) != QERR_OK ||
 	    (e = db_exec(r, DB_PRIMARY, STMT_SESSIONS_END_USER, params, &res)) != QERR_OK ||
+	    (e = audit_write(r, AUDIT_PASSWORD_RESET, NULL, u.id)) != QERR_OK ||
 	    (e = db_commit(r)) != QERR_OK)
 		return account_abort(r, e, hash, sizeof(hash));
 	sodium_memzero(hash, sizeof(hash));
-	/* Every session of the user ended: no worker or host may vouch for one. */
-	revoke_user(r, u.id);
+	/* Every session of the user ended: no worker may still vouch for one. */
+	account_sessions_ended(r, u.id);
 	return empty_answer(r);
 }
 
@@ -229,17 +232,29 @@ h_account_verify(struct req *r)
 	struct user	 u;
 	struct jw	 w;
 	char		 th[AUTH_HASH_LEN + 1];
+	enum qerr	 e;
 	int		 st;
 
-	if ((st = token_limit(r, r->fields[VERIFY_TOKEN].s, OUTBOX_VERIFY, th)) != 0 ||
-	    (st = token_redeem(r, th, OUTBOX_VERIFY, &u)) != 0)
+	if ((st = token_limit(r, r->fields[VERIFY_TOKEN].s, OUTBOX_VERIFY, th)) != 0)
 		return st;
+	/* The token's use and its audit row (no actor: nobody signed in). */
+	if ((e = db_begin(r)) != QERR_OK)
+		return resp_qerr(r, e);
+	if ((st = token_redeem(r, th, OUTBOX_VERIFY, &u)) != 0) {
+		db_rollback(r);
+		return st;
+	}
+	if ((e = audit_write(r, AUDIT_EMAIL_VERIFIED, NULL, u.id)) != QERR_OK ||
+	    (e = db_commit(r)) != QERR_OK) {
+		db_rollback(r);
+		return resp_qerr(r, e);
+	}
 	/* Cached sessions hold the user row: let them see emailVerified. */
 	revoke_user(r, u.id);
 	resp_ok(r, 200, &w);
 	jw_obj(&w);
 	jw_key(&w, "user");
-	user_json(&w, &u, 1);
+	user_json(&w, &u, USER_VIEW_SELF);
 	jw_obj_end(&w);
 	return r->out.status;
 }

@@ -10,6 +10,7 @@
 
 #include "account.h"
 #include "arena.h"
+#include "audit.h"
 #include "auth.h"
 #include "db.h"
 #include "h_auth.h"
@@ -22,25 +23,28 @@
 #include "utf8.h"
 #include "valid.h"
 
-/* Bytes of User-Agent kept with a session. */
+/* Bytes of User-Agent kept with a session (GET /auth/sessions shows it). */
 #define SESSION_UA_MAX	256
 
 /*
- * Creates a session for user_id. Writes the token into token and the
- * expiry into expires. Returns QERR_OK or the database error.
+ * Creates a session for user_id and its audit row (action: signup or
+ * login), in one statement. Writes the token into token and the expiry
+ * into expires. Returns QERR_OK or the database error.
  */
 static enum qerr
-session_create(struct req *r, const char *user_id, char *token, char *expires)
+session_create(struct req *r, const char *user_id, enum audit_action action,
+    char *token, char *expires)
 {
 	PGresult	*res;
-	const char	*params[5];
+	const char	*params[6 + AUDIT_NPARAMS], *ap[AUDIT_NPARAMS];
 	const char	*ua;
-	char		 hash[AUTH_HASH_LEN + 1], ttl[24], *ua_short;
+	char		 hash[AUTH_HASH_LEN + 1], ttl[24], max_age[24], *ua_short;
 	enum qerr	 e;
 
 	auth_token_new(token);
 	auth_token_hash(token, hash);
 	snprintf(ttl, sizeof(ttl), "%ld", r->conf->session_ttl);
+	snprintf(max_age, sizeof(max_age), "%ld", r->conf->session_max_age);
 	if ((ua = req_param(r, "HTTP_USER_AGENT")) == NULL)
 		ua = "";
 	/*
@@ -55,6 +59,10 @@ session_create(struct req *r, const char *user_id, char *token, char *expires)
 	params[2] = ttl;
 	params[3] = auth_client_addr(r);
 	params[4] = ua_short;
+	params[5] = max_age;
+	audit_params(r, action, ap);
+	params[6] = ap[0];
+	params[7] = ap[2];	/* the address is $4 already */
 	if ((e = db_exec(r, DB_PRIMARY, STMT_SESSION_INSERT, params, &res)) != QERR_OK)
 		return e;
 	if (PQntuples(res) != 1 || fmt_ts(expires, PQgetvalue(res, 0, 1)) == -1)
@@ -73,7 +81,7 @@ session_answer(struct req *r, int status, const struct user *u,
 	resp_ok(r, status, &w);
 	jw_obj(&w);
 	jw_key(&w, "user");
-	user_json(&w, u, 1);
+	user_json(&w, u, USER_VIEW_SELF);
 	jw_key(&w, "token");
 	jw_str(&w, token);
 	jw_key(&w, "expiresAt");
@@ -127,7 +135,7 @@ login_imported(struct req *r, const struct user *u, const char *account_id)
 	if ((e = db_begin(r)) != QERR_OK ||
 	    (e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_REHASH, params,
 	    &res)) != QERR_OK ||
-	    (e = session_create(r, u->id, token, expires)) != QERR_OK ||
+	    (e = session_create(r, u->id, AUDIT_LOGIN, token, expires)) != QERR_OK ||
 	    (e = db_commit(r)) != QERR_OK) {
 		db_rollback(r);
 		sodium_memzero(hash, sizeof(hash));
@@ -157,7 +165,7 @@ h_auth_signup(struct req *r)
 	if ((e = db_begin(r)) != QERR_OK ||
 	    (e = account_create(r, f[SIGNUP_NAME].s, f[SIGNUP_EMAIL].s, "user",
 	    hash, &u)) != QERR_OK ||
-	    (e = session_create(r, u.id, token, expires)) != QERR_OK ||
+	    (e = session_create(r, u.id, AUDIT_SIGNUP, token, expires)) != QERR_OK ||
 	    (r->conf->verify_on_signup &&
 	    (e = outbox_link_by_id(r, OUTBOX_VERIFY, u.id, 0)) != QERR_OK) ||
 	    (e = db_commit(r)) != QERR_OK)
@@ -166,13 +174,26 @@ h_auth_signup(struct req *r)
 	return session_answer(r, 201, &u, token, expires);
 }
 
+/*
+ * The audit row of a refused login (user_id NULL for an unknown email),
+ * the user signing in as actor. It records no change, so it is its own
+ * transaction; the refusal stands when it cannot be written.
+ */
+static void
+login_failed(struct req *r, const char *user_id)
+{
+
+	if (audit_write(r, AUDIT_LOGIN_FAILED, user_id, user_id) != QERR_OK)
+		log_msg(LVL_WARN, r->in.reqid, "login_failed not audited");
+}
+
 int
 h_auth_login(struct req *r)
 {
 	const struct fieldval	*f = r->fields;
 	PGresult		*res, *ures;
 	struct user		 u;
-	const char		*params[2], *hash;
+	const char		*params[2], *hash, *uid;
 	char			 newhash[crypto_pwhash_STRBYTES];
 	char			 token[AUTH_TOKEN_LEN + 1];
 	char			 expires[FMT_TS_LEN + 1];
@@ -191,10 +212,18 @@ h_auth_login(struct req *r)
 	ok = auth_password_verify(hash, f[LOGIN_PASSWORD].s, f[LOGIN_PASSWORD].len);
 	if (!ok) {
 		login_pad(r, hash, f[LOGIN_PASSWORD].s, f[LOGIN_PASSWORD].len);
+		/* An unknown email: no user, and the email is not stored. */
+		uid = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : NULL;
+		login_failed(r, uid);
 		return resp_error(r, ERR_UNAUTHORIZED, "Invalid email or password");
 	}
 	if (user_from_row(&u, res, 0, 0) == -1)
 		return resp_qerr(r, QERR_DB);
+	/* Only the right password learns of the ban (API.md "Bans"). */
+	if (u.banned) {
+		login_failed(r, u.id);
+		return resp_error(r, ERR_FORBIDDEN, "Account is banned");
+	}
 	/*
 	 * Only the right password learns that the address is unverified.
 	 * The fresh link is bounded by the login rate limit this attempt
@@ -203,6 +232,7 @@ h_auth_login(struct req *r)
 	if (r->conf->require_verified && !u.email_verified) {
 		if (outbox_link_by_id(r, OUTBOX_VERIFY, u.id, 0) != QERR_OK)
 			log_msg(LVL_WARN, r->in.reqid, "verification mail not queued");
+		login_failed(r, u.id);
 		return resp_error(r, ERR_FORBIDDEN, "Email not verified");
 	}
 	if (ok == AUTH_PW_SCRYPT)
@@ -220,7 +250,7 @@ h_auth_login(struct req *r)
 	params[0] = u.id;
 	if (db_exec(r, DB_PRIMARY, STMT_SESSIONS_PURGE_USER, params, &ures) != QERR_OK)
 		log_msg(LVL_WARN, r->in.reqid, "expired session sweep failed");
-	if ((e = session_create(r, u.id, token, expires)) != QERR_OK)
+	if ((e = session_create(r, u.id, AUDIT_LOGIN, token, expires)) != QERR_OK)
 		return resp_qerr(r, e);
 	return session_answer(r, 200, &u, token, expires);
 }
@@ -228,15 +258,11 @@ h_auth_login(struct req *r)
 int
 h_auth_logout(struct req *r)
 {
-	PGresult	*res;
-	const char	*params[1];
-	enum qerr	 e;
 	struct jw	 w;
+	enum qerr	 e;
 
-	params[0] = r->sess->id;
-	if ((e = db_exec(r, DB_PRIMARY, STMT_SESSION_DELETE, params, &res)) != QERR_OK)
+	if ((e = account_session_end(r, r->sess->id, NULL)) != QERR_OK)
 		return resp_qerr(r, e);
-	revoke_user(r, r->sess->user.id);
 	resp_ok(r, 200, &w);
 	jw_obj(&w);
 	jw_obj_end(&w);
@@ -252,7 +278,7 @@ h_auth_me(struct req *r)
 	resp_ok(r, 200, &w);
 	jw_obj(&w);
 	jw_key(&w, "user");
-	user_json(&w, &r->sess->user, 1);
+	user_json(&w, &r->sess->user, auth_user_view(r, r->sess->user.id));
 	jw_key(&w, "session");
 	jw_obj(&w);
 	jw_key(&w, "expiresAt");

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "account.h"
+#include "audit.h"
 #include "auth.h"
 #include "db.h"
 #include "h_users.h"
@@ -27,7 +28,7 @@ user_item(struct req *r, struct jw *w, const PGresult *res, int row)
 
 	if (user_from_row(&u, res, row, 0) == -1)
 		return -1;
-	user_json(w, &u, auth_is_admin(r) || auth_is_self(r, u.id));
+	user_json(w, &u, auth_user_view(r, u.id));
 	return 0;
 }
 
@@ -67,7 +68,7 @@ user_answer(struct req *r, int status, const struct user *u)
 	struct jw	 w;
 
 	resp_ok(r, status, &w);
-	user_json(&w, u, auth_is_admin(r) || auth_is_self(r, u->id));
+	user_json(&w, u, auth_user_view(r, u->id));
 	return r->out.status;
 }
 
@@ -130,10 +131,10 @@ h_users_patch(struct req *r)
 	const struct fieldval	*f = r->fields;
 	PGresult		*res;
 	struct user		 u;
-	const char		*params[6], *old_email;
+	const char		*params[6], *old_email, *old_role;
 	char			 hash[crypto_pwhash_STRBYTES];
 	enum qerr		 e;
-	int			 st, any, self, email_changed;
+	int			 st, any, self, email_changed, role_changed;
 
 	if ((st = load(r, &u, 1)) != 0)
 		return st;
@@ -163,6 +164,7 @@ h_users_patch(struct req *r)
 	if (!any)
 		return user_answer(r, 200, &u);
 	old_email = u.email;
+	old_role = u.role;
 	email_changed = f[USER_EMAIL].present && strcmp(f[USER_EMAIL].s, u.email) != 0;
 	if (f[USER_PASSWORD].present &&
 	    auth_password_hash(hash, f[USER_PASSWORD].s, f[USER_PASSWORD].len) == -1)
@@ -187,6 +189,15 @@ h_users_patch(struct req *r)
 		e = QERR_DB;
 		goto fail;
 	}
+	role_changed = strcmp(old_role, u.role) != 0;
+	/* Each change its row, in this transaction; the caller is the actor. */
+	if ((email_changed && (e = audit_write(r, AUDIT_EMAIL_CHANGED,
+	    r->sess->user.id, u.id)) != QERR_OK) ||
+	    (role_changed && (e = audit_write(r, AUDIT_ROLE_CHANGED,
+	    r->sess->user.id, u.id)) != QERR_OK) ||
+	    (f[USER_PASSWORD].present && (e = audit_write(r,
+	    AUDIT_PASSWORD_CHANGED, r->sess->user.id, u.id)) != QERR_OK))
+		goto fail;
 	if (f[USER_PASSWORD].present) {
 		params[1] = hash;
 		if ((e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_SET_PASSWORD,
@@ -232,11 +243,22 @@ h_users_delete(struct req *r)
 	if (!auth_is_self(r, u.id) && !auth_is_admin(r))
 		return resp_error(r, ERR_FORBIDDEN, "Only the user or an admin may delete a user");
 	params[0] = u.id;
-	if ((e = db_exec(r, DB_PRIMARY, STMT_USER_DELETE, params, &res)) != QERR_OK)
+	/* The audit row outlives the user (no foreign key), not the rollback. */
+	if ((e = db_begin(r)) != QERR_OK ||
+	    (e = db_exec(r, DB_PRIMARY, STMT_USER_DELETE, params, &res)) != QERR_OK) {
+		db_rollback(r);
 		return resp_qerr(r, e);
-	if (PQntuples(res) != 1)
+	}
+	if (PQntuples(res) != 1) {
+		db_rollback(r);
 		return resp_error(r, ERR_NOT_FOUND, "User not found");
-	revoke_user(r, u.id);
+	}
+	if ((e = audit_write(r, AUDIT_USER_DELETED, r->sess->user.id, u.id)) != QERR_OK ||
+	    (e = db_commit(r)) != QERR_OK) {
+		db_rollback(r);
+		return resp_qerr(r, e);
+	}
+	account_sessions_ended(r, u.id);
 	if (auth_is_self(r, u.id) && r->sess->via_cookie)
 		auth_set_cookie(r, NULL);
 	resp_ok(r, 200, &w);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "audit.h"
 #include "auth.h"
 #include "db.h"
 #include "outbox.h"
@@ -62,7 +63,7 @@ link(struct req *r, enum stmt s, enum outbox_kind k, const char *who, long hold_
 {
 	const struct tmpl	*t = &tmpls[k];
 	PGresult		*res;
-	const char		*params[8];
+	const char		*params[8 + AUDIT_NPARAMS];
 	char			 token[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1];
 	char			 life[24], hold[24], *url, *body;
 	enum qerr		 e;
@@ -83,6 +84,10 @@ link(struct req *r, enum stmt s, enum outbox_kind k, const char *who, long hold_
 	params[5] = t->subject;
 	params[6] = body;
 	params[7] = hold;
+	/* A reset link is a security event; a verification link is not. */
+	audit_params(r, AUDIT_PASSWORD_RESET_REQUESTED, &params[8]);
+	if (k != OUTBOX_RESET)
+		params[8] = NULL;
 	if ((e = db_exec(r, DB_PRIMARY, s, params, &res)) != QERR_OK)
 		return e;
 	if (queued != NULL)

@@ -49,7 +49,7 @@ page_answer(struct req *r, const PGresult *res, const struct qval *limit,
 	jw_arr_end(&w);
 	next = NULL;
 	if (n > shown && shown > 0) {
-		next = query_cursor_encode(r->arena,
+		next = query_cursor_encode_tag(r->arena, cursor->tag,
 		    PQgetvalue(res, shown - 1, ts_col),
 		    PQgetvalue(res, shown - 1, 0));
 		if (next == NULL)

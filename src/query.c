@@ -23,14 +23,22 @@
 	{ "cursor", QP_CURSOR, 0, 0, 0 }
 
 static const struct qparam page_params[PAGE__MAX] = { PAGE_PARAMS };
-const struct query_spec query_page = { page_params, PAGE__MAX };
+const struct query_spec query_page = { page_params, PAGE__MAX, NULL };
 
 static const struct qparam posts_params[POSTQ__MAX] = {
 	PAGE_PARAMS,
 	{ "authorId", QP_UUID, 0, 0, 0 },
 	{ "q", QP_TEXT, 0, 200, 0 },
 };
-const struct query_spec query_posts = { posts_params, POSTQ__MAX };
+const struct query_spec query_posts = { posts_params, POSTQ__MAX, NULL };
+
+/* action: the handler checks the name against the contract's (audit.h). */
+static const struct qparam audit_params[AUDITQ__MAX] = {
+	PAGE_PARAMS,
+	{ "userId", QP_UUID, 0, 0, 0 },
+	{ "action", QP_TEXT, 0, 64, 0 },
+};
+const struct query_spec query_audit = { audit_params, AUDITQ__MAX, "audit" };
 
 static int
 hexval(char c)
@@ -73,12 +81,21 @@ query_decode(char *dst, const char *s, size_t n)
 char *
 query_cursor_encode(struct arena *a, const char *ts, const char *id)
 {
-	char	 raw[QUERY_CURSOR_TS_MAX + 40];
+
+	return query_cursor_encode_tag(a, NULL, ts, id);
+}
+
+char *
+query_cursor_encode_tag(struct arena *a, const char *tag, const char *ts,
+    const char *id)
+{
+	char	 raw[QUERY_CURSOR_TAG_MAX + QUERY_CURSOR_TS_MAX + 40];
 	char	*out;
 	size_t	 n, olen;
 	int	 w;
 
-	w = snprintf(raw, sizeof(raw), "%s|%s", ts, id);
+	w = snprintf(raw, sizeof(raw), "%s%s%s|%s", tag != NULL ? tag : "",
+	    tag != NULL ? "|" : "", ts, id);
 	if (w < 0 || (size_t)w >= sizeof(raw))
 		return NULL;
 	n = (size_t)w;
@@ -159,19 +176,36 @@ ts_ok(const char *t, size_t n)
 int
 query_cursor_decode(const char *s, size_t n, char *ts, char *id)
 {
-	unsigned char	 raw[QUERY_CURSOR_TS_MAX + 40];
-	const char	*bar;
-	size_t		 len, tl;
+
+	return query_cursor_decode_tag(s, n, NULL, ts, id);
+}
+
+int
+query_cursor_decode_tag(const char *s, size_t n, const char *tag, char *ts,
+    char *id)
+{
+	unsigned char	 buf[QUERY_CURSOR_TAG_MAX + QUERY_CURSOR_TS_MAX + 40];
+	const char	*raw, *bar;
+	size_t		 len, tl, tagl;
 
 	if (n == 0 || n > 128 ||
-	    sodium_base642bin(raw, sizeof(raw) - 1, s, n, NULL, &len, NULL,
+	    sodium_base642bin(buf, sizeof(buf) - 1, s, n, NULL, &len, NULL,
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
 		return -1;
-	raw[len] = '\0';
+	buf[len] = '\0';
+	raw = (const char *)buf;
+	/* "tag|": a tagged cursor without it is another route's. */
+	if (tag != NULL) {
+		tagl = strlen(tag);
+		if (len <= tagl || memcmp(raw, tag, tagl) != 0 || raw[tagl] != '|')
+			return -1;
+		raw += tagl + 1;
+		len -= tagl + 1;
+	}
 	if ((bar = memchr(raw, '|', len)) == NULL)
 		return -1;
-	tl = (size_t)(bar - (const char *)raw);
-	if (!ts_ok((const char *)raw, tl) || !fmt_is_uuid(bar + 1, len - tl - 1))
+	tl = (size_t)(bar - raw);
+	if (!ts_ok(raw, tl) || !fmt_is_uuid(bar + 1, len - tl - 1))
 		return -1;
 	memcpy(ts, raw, tl);
 	ts[tl] = '\0';
@@ -215,7 +249,7 @@ check(struct req *r, const struct qparam *p, char *v, size_t n, struct qval *q,
 		if ((ts = arena_alloc(r->arena, QUERY_CURSOR_TS_MAX + 1)) == NULL ||
 		    (id = arena_alloc(r->arena, 37)) == NULL)
 			return NULL;
-		if (query_cursor_decode(v, n, ts, id) == -1)
+		if (query_cursor_decode_tag(v, n, q->tag, ts, id) == -1)
 			return "is not a valid cursor";
 		q->s = ts;
 		q->len = strlen(ts);
@@ -239,8 +273,11 @@ query_parse(struct req *r, const struct query_spec *spec, struct qval *out)
 	int		 bad, seen;
 
 	memset(out, 0, sizeof(*out) * spec->nparams);
-	for (i = 0; i < spec->nparams; i++)
+	for (i = 0; i < spec->nparams; i++) {
 		out[i].n = spec->params[i].def;
+		if (spec->params[i].type == QP_CURSOR)
+			out[i].tag = spec->cursor_tag;
+	}
 	bad = 0;
 	seen = 0;
 	for (p = r->in.query; *p != '\0'; p = *amp ? amp + 1 : amp) {

@@ -3,7 +3,8 @@
  * (with the steps some need done in C first); create-admin creates (or
  * promotes) an admin user, reading the password from stdin; mail-worker
  * delivers the mail outbox (mailworker.c); import-better-auth copies a
- * Better-Auth database in (ctl_import.c).
+ * Better-Auth database in (ctl_import.c); prune deletes what has expired
+ * (ctl_prune.h).
  */
 #include "config.h"
 
@@ -19,6 +20,7 @@
 
 #include "auth.h"
 #include "ctl_import.h"
+#include "ctl_prune.h"
 #include "email.h"
 #include "fmt.h"
 #include "mailworker.h"
@@ -632,6 +634,7 @@ usage(FILE *f)
 	    "       quirectl [--url URL] mail-worker [--drain] [--poll S] "
 	    "[--backoff-min S] [--backoff-max S]\n"
 	    "       quirectl [--url URL] import-better-auth --from CONNINFO [--dry-run] [--strict]\n"
+	    "       quirectl [--url URL] prune\n"
 	    "The database is QUIRE_PRIMARY_URL unless --url is given.\n"
 	    "import-better-auth copies users, passwords and posts from a Better-Auth\n"
 	    "database (libpq CONNINFO, read-only) in one transaction; run again, it\n"
@@ -691,6 +694,16 @@ main(int argc, char *argv[])
 		return create_admin(url, email, name);
 	if (strcmp(cmd, "import-better-auth") == 0)
 		return import_better_auth(url, from, iflags);
+	if (strcmp(cmd, "prune") == 0) {
+		PGconn	*c;
+		int	 rc;
+
+		if ((c = connect_primary(url)) == NULL)
+			return 1;
+		rc = ctl_prune(c);
+		PQfinish(c);
+		return rc;
+	}
 	usage(stderr);
 	return 2;
 }

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "h_account.h"
+#include "h_admin.h"
 #include "h_auth.h"
 #include "h_ops.h"
 #include "h_posts.h"
+#include "h_sessions.h"
 #include "h_users.h"
 #include "route.h"
 #include "valid.h"
@@ -39,6 +41,15 @@ const struct route routes[] = {
 	{ METHOD_GET,	"/posts/:id",		ROUTE_OPTIONAL,	NULL,		h_posts_get },
 	{ METHOD_PATCH,	"/posts/:id",		ROUTE_SESSION,	&body_post_patch, h_posts_patch },
 	{ METHOD_DELETE, "/posts/:id",		ROUTE_SESSION,	NULL,		h_posts_delete },
+	/* Sessions, bans and the audit log (issue #19) */
+	{ METHOD_GET,	"/auth/sessions",	ROUTE_SESSION,	NULL,		h_sessions_list },
+	{ METHOD_POST,	"/auth/sessions/revoke-others", ROUTE_SESSION, NULL,	h_sessions_revoke_others },
+	{ METHOD_DELETE, "/auth/sessions/:id",	ROUTE_SESSION,	NULL,		h_sessions_delete },
+	{ METHOD_GET,	"/users/:id/sessions",	ROUTE_ADMIN,	NULL,		h_sessions_user_list },
+	{ METHOD_DELETE, "/users/:id/sessions",	ROUTE_ADMIN,	NULL,		h_sessions_user_revoke },
+	{ METHOD_POST,	"/users/:id/ban",	ROUTE_ADMIN,	&body_ban,	h_admin_ban },
+	{ METHOD_DELETE, "/users/:id/ban",	ROUTE_ADMIN,	NULL,		h_admin_unban },
+	{ METHOD_GET,	"/audit",		ROUTE_ADMIN,	NULL,		h_admin_audit },
 };
 /* clang-format on */
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -18,7 +18,7 @@
 
 /* A session this close to its expiry (by our clock) is not kept. */
 #define NEAR_EXPIRY_S	60
-#define NSTR		6
+#define NSTR		7
 
 struct entry {
 	char		 hash[AUTH_HASH_LEN + 1];
@@ -81,13 +81,15 @@ str_fields(struct session *s, const char **f[NSTR])
 	f[3] = &s->user.email;
 	f[4] = &s->user.image;
 	f[5] = &s->user.role;
+	f[6] = &s->user.ban_reason;
 }
 
 static size_t
 copy_len(const struct session *s)
 {
 	const char	*f[NSTR] = { s->id, s->user.id, s->user.name,
-			    s->user.email, s->user.image, s->user.role };
+			    s->user.email, s->user.image, s->user.role,
+			    s->user.ban_reason };
 	size_t		 len = sizeof(*s);
 	int		 i;
 

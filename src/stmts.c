@@ -10,8 +10,31 @@
 
 #include "stmts.h"
 
+/*
+ * A ban in force on the user row t: one whose end has passed is none
+ * (it lifts itself, API.md "Bans"), so every reader checks the time.
+ */
+#define BAN_ACTIVE(t) "(" t ".banned AND (" t ".ban_expires_at IS NULL OR " \
+	t ".ban_expires_at > now()))"
+/* user.c reads them in this order; the ban's columns are null when none is in force. */
 #define USER_COLS "u.id, u.name, u.email, u.email_verified, u.image, " \
-	"u.role, u.created_at, u.updated_at"
+	"u.role, u.created_at, u.updated_at, " BAN_ACTIVE("u") ", CASE WHEN " \
+	BAN_ACTIVE("u") " THEN u.ban_reason END, CASE WHEN " BAN_ACTIVE("u") \
+	" THEN u.ban_expires_at END"
+/*
+ * A session of the row s that has not ended: neither its sliding expiry
+ * nor its absolute age (param: QUIRE_SESSION_MAX_AGE in seconds) has
+ * passed. The stored expiry is capped at the absolute age when written;
+ * the second test holds a lowered QUIRE_SESSION_MAX_AGE at once.
+ */
+#define LIVE(s, max_age) "(" s ".expires_at > now() AND " s ".created_at > " \
+	"now() - " max_age " * interval '1 second')"
+/* The session's expiresAt: the earlier of the two limits. */
+#define EXPIRES(s, max_age) "LEAST(" s ".expires_at, " s ".created_at + " \
+	max_age " * interval '1 second')"
+/* The audit row of a statement that records its own change (audit.h). */
+#define AUDIT_INTO "INSERT INTO audit_log (action, actor_id, user_id, " \
+	"ip_address, request_id) "
 /* A post and its author's name; post.c reads them in this order. */
 #define POST_COLS "p.id, p.title, p.content, p.published, p.author_id, " \
 	"u.name, p.created_at, p.updated_at"
@@ -86,27 +109,52 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	[STMT_ACCOUNT_REHASH] = { "account_rehash",
 	    "UPDATE accounts SET password = $2, updated_at = date_trunc('milliseconds', now()) WHERE id = $1",
 	    2, STMT_WRITE },
-	/* $1 user id, $2 token hash, $3 ttl seconds, $4 address, $5 user agent */
-	[STMT_SESSION_INSERT] = { "session_insert",
-	    "INSERT INTO sessions (user_id, token_hash, expires_at, ip_address, "
-	    "user_agent) VALUES ($1, $2, now() + $3 * interval '1 second', $4, $5) "
-	    "RETURNING id, expires_at, created_at", 5, STMT_WRITE },
 	/*
-	 * $1 token hash. One indexed lookup returns the session and its
-	 * user; "stale" says the expiry should slide forward.
+	 * $1 user id, $2 token hash, $3 ttl seconds, $4 address, $5 user
+	 * agent, $6 absolute age in seconds, $7 audit action (signup, login),
+	 * $8 request id. The audit row goes in with the session: the user
+	 * signing in is actor and subject.
+	 */
+	[STMT_SESSION_INSERT] = { "session_insert",
+	    "WITH s AS (INSERT INTO sessions (user_id, token_hash, expires_at, "
+	    "ip_address, user_agent) VALUES ($1, $2, LEAST(now() + $3 * "
+	    "interval '1 second', now() + $6 * interval '1 second'), $4, $5) "
+	    "RETURNING id, expires_at, created_at, user_id), "
+	    "a AS (" AUDIT_INTO "SELECT $7::text, s.user_id, s.user_id, $4::text, "
+	    "$8::text FROM s) SELECT id, expires_at, created_at FROM s",
+	    8, STMT_WRITE },
+	/*
+	 * $1 token hash, $2 absolute age in seconds. One indexed lookup
+	 * returns the session and its user; "slide" says the expiry should
+	 * move forward, "seen" that last_used_at is over a minute old. A
+	 * banned user's session is refused too: a login racing the ban may
+	 * have made one after the ban ended the others.
 	 */
 	[STMT_SESSION_LOOKUP] = { "session_lookup",
-	    "SELECT s.id, s.expires_at, s.created_at, "
-	    "s.updated_at < now() - interval '1 day', " USER_COLS " "
+	    "SELECT s.id, " EXPIRES("s", "$2") ", s.created_at, "
+	    "s.updated_at < now() - interval '1 day', "
+	    "s.last_used_at < now() - interval '1 minute', " USER_COLS " "
 	    "FROM sessions s JOIN users u ON u.id = s.user_id "
-	    "WHERE s.token_hash = $1 AND s.expires_at > now()", 1, STMT_READ },
-	/* $1 session id, $2 ttl seconds */
+	    "WHERE s.token_hash = $1 AND " LIVE("s", "$2") " AND NOT "
+	    BAN_ACTIVE("u"), 2, STMT_READ },
+	/* $1 session id, $2 ttl seconds, $3 absolute age in seconds */
 	[STMT_SESSION_TOUCH] = { "session_touch",
-	    "UPDATE sessions SET expires_at = now() + $2 * interval '1 second', "
-	    "updated_at = date_trunc('milliseconds', now()) WHERE id = $1 RETURNING expires_at",
-	    2, STMT_WRITE },
+	    "UPDATE sessions SET expires_at = LEAST(now() + $2 * interval "
+	    "'1 second', created_at + $3 * interval '1 second'), "
+	    "updated_at = date_trunc('milliseconds', now()), "
+	    "last_used_at = date_trunc('milliseconds', now()) WHERE id = $1 "
+	    "RETURNING expires_at", 3, STMT_WRITE },
+	/*
+	 * $1 session id, $2 user id, $3 absolute age in seconds, $4 audit
+	 * action (logout, session_revoked), $5 address, $6 request id. Ends
+	 * one session of the user; "live" is false when it had ended already
+	 * (the row goes anyway, and no audit row is written).
+	 */
 	[STMT_SESSION_DELETE] = { "session_delete",
-	    "DELETE FROM sessions WHERE id = $1", 1, STMT_WRITE },
+	    "WITH d AS (DELETE FROM sessions s WHERE s.id = $1 AND s.user_id = $2 "
+	    "RETURNING " LIVE("s", "$3") " AS live), "
+	    "a AS (" AUDIT_INTO "SELECT $4::text, $2::uuid, $2::uuid, $5::text, "
+	    "$6::text FROM d WHERE d.live) SELECT live FROM d", 6, STMT_WRITE },
 	[STMT_SESSIONS_PURGE_USER] = { "sessions_purge_user",
 	    "DELETE FROM sessions WHERE user_id = $1 AND expires_at <= now()",
 	    1, STMT_WRITE },
@@ -226,7 +274,9 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	 * token replaces the older one. An unknown user inserts nothing, in
 	 * the same round trip: the answer and its time do not tell. The
 	 * NOTIFY wakes `quirectl mail-worker` at commit, also when nothing
-	 * was queued: the worker's look costs the same either way.
+	 * was queued: the worker's look costs the same either way. $9 an
+	 * audit action or NULL, $10 address, $11 request id: a token issued
+	 * writes that row (no actor: for the reset request nobody is signed in).
 	 */
 #define MAIL_LINK(where)						\
 	    "WITH u AS (SELECT id, name, email FROM users WHERE " where "), "	\
@@ -241,12 +291,14 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "m AS (INSERT INTO mail_outbox (message_id, kind, recipient, "	\
 	    "recipient_name, subject, body) SELECT '<' || gen_random_uuid() || " \
 	    "'@' || $5 || '>', $2, u.email, u.name, $6, $7 FROM u JOIN t ON "	\
-	    "t.user_id = u.id RETURNING 1) "					\
+	    "t.user_id = u.id RETURNING 1), "					\
+	    "a AS (" AUDIT_INTO "SELECT $9::text, NULL::uuid, t.user_id, "	\
+	    "$10::text, $11::text FROM t WHERE $9::text IS NOT NULL) "		\
 	    "SELECT pg_notify('quire_mail', ''), (SELECT count(*) FROM m)"
 	[STMT_MAIL_LINK_BY_ID] = { "mail_link_by_id",
-	    MAIL_LINK("id = $1::uuid"), 8, STMT_WRITE },
+	    MAIL_LINK("id = $1::uuid"), 11, STMT_WRITE },
 	[STMT_MAIL_LINK_BY_EMAIL] = { "mail_link_by_email",
-	    MAIL_LINK("email = $1"), 8, STMT_WRITE },
+	    MAIL_LINK("email = $1"), 11, STMT_WRITE },
 #undef MAIL_LINK
 	/* $1 kind, $2 recipient, $3 name, $4 Message-ID domain, $5 subject, $6 body */
 	[STMT_MAIL_NOTICE] = { "mail_notice",
@@ -303,6 +355,117 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	[STMT_LISTENER_STATUS] = { "listener_status",
 	    "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN "
 	    "NULL ELSE pg_current_wal_lsn()::text END", 0, STMT_ADMIN | STMT_PLAIN },
+
+	/* --- Sessions, bans and the audit log (issue #19) --- */
+	/* $1 session id: last_used_at, at most once a minute (auth_resolve). */
+	[STMT_SESSION_SEEN] = { "session_seen",
+	    "UPDATE sessions SET last_used_at = date_trunc('milliseconds', now()) "
+	    "WHERE id = $1 AND last_used_at < now() - interval '1 minute'",
+	    1, STMT_WRITE },
+	/*
+	 * $1 user id, $2 absolute age in seconds: the user's sessions that
+	 * have not ended, newest first, at most 100. One row with a null id
+	 * when the user has none, no row when there is no such user.
+	 */
+	[STMT_SESSIONS_LIST] = { "sessions_list",
+	    "SELECT s.id, s.created_at, s.last_used_at, s.expires, s.ip_address, "
+	    "s.user_agent FROM users u LEFT JOIN LATERAL (SELECT x.id, "
+	    "x.created_at, x.last_used_at, " EXPIRES("x", "$2") " AS expires, "
+	    "x.ip_address, x.user_agent FROM sessions x WHERE x.user_id = u.id "
+	    "AND " LIVE("x", "$2") " ORDER BY x.created_at DESC, x.id DESC "
+	    "LIMIT 100) s ON true WHERE u.id = $1 "
+	    "ORDER BY s.created_at DESC, s.id DESC", 2, STMT_READ },
+	/*
+	 * $1 user id, $2 the session to keep, $3 absolute age in seconds,
+	 * $4 audit action (session_revoked), $5 address, $6 request id: ends
+	 * every other session of the user (ended ones are swept too) and
+	 * counts those that had not ended. One audit row when any had not.
+	 */
+	[STMT_SESSIONS_REVOKE_OTHERS] = { "sessions_revoke_others",
+	    "WITH d AS (DELETE FROM sessions s WHERE s.user_id = $1 AND s.id <> $2 "
+	    "RETURNING " LIVE("s", "$3") " AS live), "
+	    "a AS (" AUDIT_INTO "SELECT $4::text, $1::uuid, $1::uuid, $5::text, "
+	    "$6::text WHERE EXISTS (SELECT 1 FROM d WHERE d.live)) "
+	    "SELECT count(*) FILTER (WHERE live) FROM d", 6, STMT_WRITE },
+	/*
+	 * $1 user id, $2 actor id, $3 absolute age in seconds, $4 audit
+	 * action (session_revoked), $5 address, $6 request id: an admin ends
+	 * every session of the user. Returns whether the user exists and
+	 * how many sessions that had not ended it ended.
+	 */
+	[STMT_SESSIONS_REVOKE_USER] = { "sessions_revoke_user",
+	    "WITH u AS (SELECT id FROM users WHERE id = $1), "
+	    "d AS (DELETE FROM sessions s USING u WHERE s.user_id = u.id "
+	    "RETURNING " LIVE("s", "$3") " AS live), "
+	    "a AS (" AUDIT_INTO "SELECT $4::text, $2::uuid, $1::uuid, $5::text, "
+	    "$6::text WHERE EXISTS (SELECT 1 FROM d WHERE d.live)) "
+	    "SELECT (SELECT count(*) FROM u), "
+	    "(SELECT count(*) FILTER (WHERE live) FROM d)", 6, STMT_WRITE },
+	/*
+	 * $1 user id, $2 reason or NULL, $3 seconds or NULL (no end). A new
+	 * ban replaces the one in force.
+	 */
+	[STMT_USER_BAN] = { "user_ban",
+	    "UPDATE users AS u SET banned = true, ban_reason = $2, "
+	    "ban_expires_at = date_trunc('milliseconds', now()) + $3::int * "
+	    "interval '1 second', updated_at = date_trunc('milliseconds', now()) "
+	    "WHERE u.id = $1 RETURNING " USER_COLS, 3, STMT_WRITE },
+	/*
+	 * $1 user id: lifts the ban, and says whether one was in force (an
+	 * expired one is cleared too, but lifted nothing).
+	 */
+	[STMT_USER_UNBAN] = { "user_unban",
+	    "WITH o AS (SELECT x.id, " BAN_ACTIVE("x") " AS was FROM users x "
+	    "WHERE x.id = $1 FOR UPDATE) UPDATE users AS u SET banned = false, "
+	    "ban_reason = NULL, ban_expires_at = NULL, updated_at = CASE WHEN "
+	    "u.banned THEN date_trunc('milliseconds', now()) ELSE u.updated_at "
+	    "END FROM o WHERE u.id = o.id RETURNING " USER_COLS ", o.was",
+	    1, STMT_WRITE },
+	/* $1 action, $2 actor id, $3 user id, $4 address, $5 request id (audit_write) */
+	[STMT_AUDIT_INSERT] = { "audit_insert",
+	    AUDIT_INTO "VALUES ($1, $2, $3, $4, $5)", 5, STMT_WRITE },
+	/*
+	 * GET /audit: newest first, keyset on (at, id), one statement per
+	 * filter so each has its own index (schema/005-sessions-audit.sql).
+	 * The first page starts from ('infinity', the largest UUID), so the
+	 * keyset serves it too; offset is the contract's offset (0 with a
+	 * cursor). The filters come first, then ts, id, limit, offset.
+	 */
+#define AUDIT_PAGE(where, ts, id, lim, off)				\
+	    "SELECT a.id, a.at, a.action, a.actor_id, a.user_id, "		\
+	    "a.ip_address, a.request_id FROM audit_log a WHERE " where	\
+	    "(a.at, a.id) < (" ts "::timestamptz, " id "::uuid) "		\
+	    "ORDER BY a.at DESC, a.id DESC LIMIT " lim " OFFSET " off
+	[STMT_AUDIT_PAGE] = { "audit_page",
+	    AUDIT_PAGE("", "$1", "$2", "$3", "$4"), 4, STMT_READ },
+	[STMT_AUDIT_PAGE_USER] = { "audit_page_user",
+	    AUDIT_PAGE("a.user_id = $1 AND ", "$2", "$3", "$4", "$5"), 5, STMT_READ },
+	[STMT_AUDIT_PAGE_ACTION] = { "audit_page_action",
+	    AUDIT_PAGE("a.action = $1 AND ", "$2", "$3", "$4", "$5"), 5, STMT_READ },
+	[STMT_AUDIT_PAGE_BOTH] = { "audit_page_both",
+	    AUDIT_PAGE("a.user_id = $1 AND a.action = $2 AND ", "$3", "$4", "$5",
+	    "$6"), 6, STMT_READ },
+#undef AUDIT_PAGE
+	/*
+	 * quirectl prune: each deletes one batch ($N rows at most) and is its
+	 * own transaction; rows a request holds are skipped, not waited for.
+	 * $1 absolute session age in seconds, $2 batch.
+	 */
+	[STMT_PRUNE_SESSIONS] = { "prune_sessions",
+	    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions s WHERE "
+	    "NOT " LIVE("s", "$1") " LIMIT $2 FOR UPDATE SKIP LOCKED)",
+	    2, STMT_ADMIN },
+	/* $1 batch: used or expired one-time tokens. */
+	[STMT_PRUNE_TOKENS] = { "prune_tokens",
+	    "DELETE FROM one_time_tokens WHERE token_hash IN (SELECT token_hash "
+	    "FROM one_time_tokens WHERE used_at IS NOT NULL OR expires_at <= now() "
+	    "LIMIT $1 FOR UPDATE SKIP LOCKED)", 1, STMT_ADMIN },
+	/* $1 retention in days, $2 batch. */
+	[STMT_PRUNE_AUDIT] = { "prune_audit",
+	    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE "
+	    "at < now() - $1 * interval '1 day' LIMIT $2 FOR UPDATE SKIP LOCKED)",
+	    2, STMT_ADMIN },
+	/* --- end of issue #19's block --- */
 
 	[STMT_MIG_LOCK] = { "mig_lock",
 	    "SELECT pg_advisory_xact_lock(7165188)", 0, STMT_ADMIN },

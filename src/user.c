@@ -21,11 +21,18 @@ user_from_row(struct user *u, const PGresult *res, int row, int c)
 	if (fmt_ts(u->created_at, PQgetvalue(res, row, c + 6)) == -1 ||
 	    fmt_ts(u->updated_at, PQgetvalue(res, row, c + 7)) == -1)
 		return -1;
+	u->banned = PQgetvalue(res, row, c + 8)[0] == 't';
+	u->ban_reason = PQgetisnull(res, row, c + 9) ? NULL :
+	    PQgetvalue(res, row, c + 9);
+	u->ban_expires_at[0] = '\0';
+	if (!PQgetisnull(res, row, c + 10) &&
+	    fmt_ts(u->ban_expires_at, PQgetvalue(res, row, c + 10)) == -1)
+		return -1;
 	return 0;
 }
 
 void
-user_json(struct jw *w, const struct user *u, int private_view)
+user_json(struct jw *w, const struct user *u, enum user_view view)
 {
 
 	jw_obj(w);
@@ -33,7 +40,7 @@ user_json(struct jw *w, const struct user *u, int private_view)
 	jw_str(w, u->id);
 	jw_key(w, "name");
 	jw_str(w, u->name);
-	if (private_view) {
+	if (view != USER_VIEW_PUBLIC) {
 		jw_key(w, "email");
 		jw_str(w, u->email);
 		jw_key(w, "emailVerified");
@@ -43,6 +50,14 @@ user_json(struct jw *w, const struct user *u, int private_view)
 	jw_str(w, u->image);
 	jw_key(w, "role");
 	jw_str(w, u->role);
+	if (view == USER_VIEW_ADMIN) {
+		jw_key(w, "banned");
+		jw_bool(w, u->banned);
+		jw_key(w, "banReason");
+		jw_str(w, u->ban_reason);
+		jw_key(w, "banExpiresAt");
+		jw_str(w, u->ban_expires_at[0] != '\0' ? u->ban_expires_at : NULL);
+	}
 	jw_key(w, "createdAt");
 	jw_str(w, u->created_at);
 	jw_key(w, "updatedAt");

@@ -88,6 +88,16 @@ static const struct field verify_fields[VERIFY__MAX] = {
 };
 const struct body_spec body_verify = { verify_fields, VERIFY__MAX, NULL };
 
+/*
+ * POST /users/:id/ban: both optional, null is absent. The reason is
+ * shown to admins only; it may run over lines.
+ */
+static const struct field ban_fields[BAN__MAX] = {
+	[BAN_REASON] = { "reason", FT_TEXT, 1, 500, F_NULLABLE | F_LINES },
+	[BAN_EXPIRES_IN] = { "expiresInSeconds", FT_INT, 1, 315360000, F_NULLABLE },
+};
+const struct body_spec body_ban = { ban_fields, BAN__MAX, NULL };
+
 #define POST_FIELDS(req) \
 	[POST_TITLE] = { "title", FT_TEXT, 1, 200, (req) | F_TRIM }, \
 	[POST_CONTENT] = { "content", FT_TEXT, 1, 100000, (req) | F_LINES }, \
@@ -180,6 +190,8 @@ type_name(enum ftype t)
 		return "must be a boolean";
 	case FT_ROLE:
 		return "must be \"user\" or \"admin\"";
+	case FT_INT:
+		return "must be a whole number";
 	default:
 		return "must be a string";
 	}
@@ -203,8 +215,19 @@ check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
 			v->is_null = 1;
 			return NULL;
 		}
-		return f->type == FT_BOOL || f->type == FT_ROLE ?
-		    type_name(f->type) : "must be a string";
+		return f->type == FT_BOOL || f->type == FT_ROLE ||
+		    f->type == FT_INT ? type_name(f->type) : "must be a string";
+	}
+	if (f->type == FT_INT) {
+		/* A JSON integer only: 1.0, 1e3 and "1" are not. */
+		if (!json_is_integer(j) || json_integer_value(j) < (json_int_t)f->min ||
+		    json_integer_value(j) > (json_int_t)f->max) {
+			snprintf(msg, msgsz, "must be a whole number from %zu to %zu",
+			    f->min, f->max);
+			return msg;
+		}
+		v->n = json_integer_value(j);
+		return NULL;
 	}
 	if (f->type == FT_BOOL) {
 		if (!json_is_boolean(j))
@@ -262,6 +285,7 @@ check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
 			    "(43 characters of base64url)";
 		break;
 	case FT_BOOL:
+	case FT_INT:
 		break;
 	}
 	if ((v->s = arena_strndup(r->arena, s, n)) == NULL) {

@@ -78,6 +78,8 @@ app_write_env() {
 		echo "QUIRE_APP_URL=${QUIRE_APP_URL:-http://127.0.0.1:3000}"
 		echo "QUIRE_MAIL_URL=${QUIRE_MAIL_URL:-file:$QUIRE_RUN_DIR/mail}"
 		echo "QUIRE_MAIL_FROM=${QUIRE_MAIL_FROM:-quire <no-reply@quire.test>}"
+		echo "QUIRE_SESSION_MAX_AGE=${QUIRE_SESSION_MAX_AGE:-2592000}"
+		echo "QUIRE_AUDIT_RETENTION_DAYS=${QUIRE_AUDIT_RETENTION_DAYS:-365}"
 		# A file read at start and on each reload (SIGHUP), when set.
 		if [ -n "${QUIRE_ENV_FILE:-}" ]; then
 			echo "QUIRE_ENV_FILE=$QUIRE_ENV_FILE"

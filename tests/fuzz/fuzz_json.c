@@ -10,7 +10,7 @@
 
 static const struct body_spec *const specs[] = {
 	&body_signup, &body_login, &body_user_create, &body_user_patch,
-	&body_post_create, &body_post_patch
+	&body_post_create, &body_post_patch, &body_ban
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -40,6 +40,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 				if (v->present && v->s != NULL &&
 				    strlen(v->s) != v->len)
+					abort();
+				/* An accepted integer is within its bounds. */
+				if (v->present && !v->is_null &&
+				    specs[i]->fields[k].type == FT_INT &&
+				    (v->n < (long long)specs[i]->fields[k].min ||
+				    v->n > (long long)specs[i]->fields[k].max))
 					abort();
 			}
 		}

@@ -292,3 +292,135 @@ def mail_wait(recipient, timeout=15, after=None, folder=None):
     found = wait_for(lambda: mail_all(recipient, after, folder), timeout=timeout,
                      interval=0.1, what="mail to %s" % recipient)
     return found[-1]
+def worker_pids():
+    """The pids of the app's workers, as scripts/stack status names them."""
+    import re
+    m = re.search(r"workers ([0-9 ]+)\)", stack("status"))
+    assert m, "no workers in scripts/stack status"
+    return set(m.group(1).split())
+
+
+def me_burst(headers, n=48, tag=None):
+    """n concurrent GET /auth/me with these headers, each with its own
+    request id; returns [(status, pid, pool)] from the requests' log lines."""
+    import concurrent.futures
+    import re
+    tag = tag or uuid.uuid4().hex[:12]
+
+    def one(i):
+        rid = "wk-%s-%d" % (tag, i)
+        return get("/auth/me", headers=dict(headers, **{"X-Request-Id": rid})).status, rid
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        res = list(ex.map(one, range(n)))
+    out = []
+    for status, rid in res:
+        line = log_lines(rid)[0]
+        out.append((status, re.search(r" pid=(\d+) ", line).group(1), line.rsplit("pool=", 1)[1].strip()))
+    return out
+
+
+def warm_every_worker(headers, timeout=30):
+    """Bursts of GET /auth/me (all 200) until every worker has answered
+    one from its session cache (pool=-, no database)."""
+    pids = worker_pids()
+    hits = set()
+    end = time.time() + timeout
+    while not pids <= hits:
+        assert time.time() < end, "cache hits on every worker %s: only %s" % (pids, hits)
+        for status, pid, pool in me_burst(headers):
+            assert status == 200, (status, pid)
+            if pool == "-":
+                hits.add(pid)
+
+
+def on_every_worker(headers, want, timeout=30):
+    """Bursts of GET /auth/me until every worker has answered; every
+    answer, from the first, must be `want`. Returns {pid: answers}."""
+    pids = worker_pids()
+    seen = {}
+    end = time.time() + timeout
+    while not pids <= set(seen):
+        assert time.time() < end, "answers from every worker %s: only %s" % (pids, seen)
+        for status, pid, _ in me_burst(headers):
+            assert status == want, "worker %s answered %d, want %d" % (pid, status, want)
+            seen[pid] = seen.get(pid, 0) + 1
+    return seen
+
+
+def log_served(rids, timeout=10):
+    """{rid: (pid, pool)} from the app's request lines of these request ids,
+    once all are written."""
+    import re
+    want = set(rids)
+    out = {}
+
+    def scan():
+        for line in app_log().splitlines():
+            m = re.search(r" pid=(\d+) .*reqid=(\S+) ", line)
+            if m and m.group(2) in want and " route=" in line:
+                out[m.group(2)] = (m.group(1), line.rsplit("pool=", 1)[1].strip())
+        return want <= set(out)
+    wait_for(scan, timeout=timeout, interval=0.2, what="log lines of %d requests" % len(want))
+    return out
+
+
+def revoke_under_load(clients, action, before=1.5, after=1.5, threads=8):
+    """Keeps GET /auth/me going for each of `clients` (header dicts) from
+    `threads` threads, so every worker keeps caching their sessions; runs
+    action() after `before` seconds and goes on for `after` more. Returns
+    (warm, late): the requests answered before action() started, and those
+    sent after it returned, each as (client index, status, pid, pool)."""
+    import threading
+    tag = uuid.uuid4().hex[:10]
+    rec = []
+    stop = threading.Event()
+    lock = threading.Lock()
+    mark = {}
+
+    def loop(k):
+        i = 0
+        while not stop.is_set():
+            c = (k + i) % len(clients)
+            rid = "rl-%s-%d-%d" % (tag, k, i)
+            i += 1
+            t0 = time.monotonic()
+            st = get("/auth/me", headers=dict(clients[c], **{"X-Request-Id": rid})).status
+            with lock:
+                rec.append((t0, time.monotonic(), c, st, rid))
+    ts = [threading.Thread(target=loop, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    try:
+        time.sleep(before)
+        mark["start"] = time.monotonic()
+        action()
+        mark["done"] = time.monotonic()
+        time.sleep(after)
+    finally:
+        stop.set()
+        for t in ts:
+            t.join()
+    served = log_served([r[4] for r in rec])
+    warm = [(c, st) + served[rid] for t0, t1, c, st, rid in rec if t1 < mark["start"]]
+    late = [(c, st) + served[rid] for t0, t1, c, st, rid in rec if t0 > mark["done"]]
+    return warm, late
+
+
+def assert_revoked_everywhere(clients, action, revoked, kept=()):
+    """action() must end the sessions of clients[i] for i in `revoked`:
+    before it every worker answered them from its cache (so a worker that
+    missed the revocation would still vouch for them), and every request
+    sent after it returned, on every worker, is 401. Clients in `kept`
+    stay 200 throughout."""
+    pids = worker_pids()
+    warm, late = revoke_under_load(clients, action)
+    for i in revoked:
+        hits = {pid for c, st, pid, pool in warm if c == i and pool == "-"}
+        assert pids <= hits, "client %d: cache hits before only on %s of %s" % (i, hits, pids)
+        got = [(st, pid) for c, st, pid, pool in late if c == i]
+        bad = [(st, pid) for st, pid in got if st != 401]
+        assert got and not bad, "client %d: %d of %d answers after were not 401, first %s" % (
+            i, len(bad), len(got), bad[:5])
+        assert pids <= {pid for _, pid in got}, "client %d: not every worker answered after" % i
+    for i in kept:
+        assert all(st == 200 for c, st, _, _ in warm + late if c == i), "kept client %d refused" % i

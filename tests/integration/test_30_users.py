@@ -18,6 +18,8 @@ JSONH = {"Content-Type": "application/json"}
 PW = "correct horse 1"
 USER_KEYS = {"id", "name", "email", "emailVerified", "image", "role", "createdAt", "updatedAt"}
 PUBLIC_KEYS = USER_KEYS - {"email", "emailVerified"}
+# An admin sees the ban too (API.md "Bans and the audit log").
+ADMIN_KEYS = USER_KEYS | {"banned", "banReason", "banExpiresAt"}
 MISSING = "00000000-0000-4000-8000-000000000000"
 
 
@@ -144,7 +146,7 @@ def test_list_shape_and_private_fields():
     # another client's write: the replica may lag (contract: Consistency)
     found, rows = eventually(lambda: walk_users(tadm, {a["id"], b["id"]}))
     for u in rows:
-        assert set(u) == USER_KEYS, u
+        assert set(u) == ADMIN_KEYS, u
     assert found[b["id"]]["email"] == b["email"]
 
 
@@ -212,7 +214,7 @@ def test_get_user_views():
     tadm, _ = admin()
     # another client's write: the replica may lag (contract: Consistency)
     seen = eventually(lambda: get_user(b["id"], tadm))
-    assert set(seen) == USER_KEYS and seen["email"] == b["email"] and seen["emailVerified"] is False
+    assert set(seen) == ADMIN_KEYS and seen["email"] == b["email"] and seen["emailVerified"] is False
     # Also under /v1 and with a trailing slash.
     # another client's write: the replica may lag (contract: Consistency)
     eventually(lambda: get("/v1/users/%s/" % b["id"], headers=bearer(ta)).json["data"] == other)
@@ -258,7 +260,7 @@ def test_create_user_by_admin():
     assert r.status == 201, r
     u = r.json["data"]
     assert r.json["success"] is True
-    assert set(u) == USER_KEYS, u
+    assert set(u) == ADMIN_KEYS, u
     assert u["role"] == "admin" and u["name"] == "Made Admin" and u["email"] == email.lower()
     assert u["emailVerified"] is False and u["image"] is None
     check_ts(u["createdAt"])
@@ -373,9 +375,9 @@ def test_patch_role_only_by_admin():
     tadm, adm = admin()
     r = patch("/users/" + a["id"], {"role": "admin"}, tadm)
     assert r.status == 200 and r.json["data"]["role"] == "admin", r
-    assert set(r.json["data"]) == USER_KEYS
+    assert set(r.json["data"]) == ADMIN_KEYS
     # another client's write: the replica may lag (contract: Consistency)
-    seen = eventually(lambda: (lambda u: set(u) == USER_KEYS and u)(get_user(adm["id"], ta)))
+    seen = eventually(lambda: (lambda u: set(u) == ADMIN_KEYS and u)(get_user(adm["id"], ta)))
     assert seen["email"] == adm["email"] and seen["emailVerified"] is False, seen
     r = patch("/users/" + a["id"], {"role": "user"}, tadm)
     assert r.status == 200 and r.json["data"]["role"] == "user", r

@@ -151,6 +151,18 @@ test_numbers(void)
 		{ __LINE__, "QUIRE_REQUEST_TIMEOUT", "-1", -1 },
 		{ __LINE__, "QUIRE_REQUEST_TIMEOUT", "2.5", -1 },
 		{ __LINE__, "QUIRE_REQUEST_TIMEOUT", "10s", -1 },
+		{ __LINE__, "QUIRE_SESSION_MAX_AGE", "", 2592000 },
+		{ __LINE__, "QUIRE_SESSION_MAX_AGE", "1", 1 },
+		{ __LINE__, "QUIRE_SESSION_MAX_AGE", "315360000", 315360000 },
+		{ __LINE__, "QUIRE_SESSION_MAX_AGE", "0", -1 },
+		{ __LINE__, "QUIRE_SESSION_MAX_AGE", "315360001", -1 },
+		{ __LINE__, "QUIRE_SESSION_MAX_AGE", "30d", -1 },
+		{ __LINE__, "QUIRE_AUDIT_RETENTION_DAYS", "", 365 },
+		{ __LINE__, "QUIRE_AUDIT_RETENTION_DAYS", "1", 1 },
+		{ __LINE__, "QUIRE_AUDIT_RETENTION_DAYS", "36500", 36500 },
+		{ __LINE__, "QUIRE_AUDIT_RETENTION_DAYS", "0", -1 },
+		{ __LINE__, "QUIRE_AUDIT_RETENTION_DAYS", "36501", -1 },
+		{ __LINE__, "QUIRE_AUDIT_RETENTION_DAYS", "-1", -1 },
 	};
 	struct kv	 env[3];
 	struct conf	 c;
@@ -194,6 +206,10 @@ test_numbers(void)
 			got = c.workers;
 		else if (strcmp(rows[i].name, "QUIRE_REQUEST_TIMEOUT") == 0)
 			got = c.request_timeout;
+		else if (strcmp(rows[i].name, "QUIRE_SESSION_MAX_AGE") == 0)
+			got = c.session_max_age;
+		else if (strcmp(rows[i].name, "QUIRE_AUDIT_RETENTION_DAYS") == 0)
+			got = c.audit_retention_days;
 		else
 			got = -2;
 		tap_ok(got == rows[i].want, rows[i].line, "%s: got %ld want %ld",

@@ -443,6 +443,14 @@ check_body(json_t *doc, const char *path, const char *method,
 			is_str(json_string_value(json_object_get(p, "type")),
 			    "boolean", f->name);
 			break;
+		case FT_INT:
+			is_str(json_string_value(json_object_get(p, "type")),
+			    "integer", f->name);
+			is_int(json_integer_value(json_object_get(p,
+			    "minimum")), f->min, f->name);
+			is_int(json_integer_value(json_object_get(p,
+			    "maximum")), f->max, f->name);
+			break;
 		}
 	}
 	is_int(json_array_size(req), nreq, "no other required field");

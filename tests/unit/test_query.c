@@ -86,6 +86,26 @@ test_cursor(struct arena *a)
 	enc = query_cursor_encode(a, "2026-11-24 10:00:00.123+00", UUID);
 	ok(enc != NULL && query_cursor_decode(enc, strlen(enc), ts, id) == 0 &&
 	    strcmp(ts, "2026-11-24 10:00:00.123+00") == 0, "round trip");
+	/* A tagged cursor (GET /audit's) decodes with its tag only, and back. */
+	ok(enc != NULL && query_cursor_decode_tag(enc, strlen(enc), "audit",
+	    ts, id) == -1, "an untagged cursor is not an audit cursor");
+	enc = query_cursor_encode_tag(a, "audit", "2026-11-24 10:00:00.123+00", UUID);
+	ok(enc != NULL && query_cursor_decode(enc, strlen(enc), ts, id) == -1,
+	    "an audit cursor is no other route's");
+	ok(enc != NULL && query_cursor_decode_tag(enc, strlen(enc), "posts",
+	    ts, id) == -1, "nor one of another tag");
+	ok(enc != NULL && query_cursor_decode_tag(enc, strlen(enc), "audit",
+	    ts, id) == 0 && strcmp(ts, "2026-11-24 10:00:00.123+00") == 0 &&
+	    strcmp(id, UUID) == 0, "tagged round trip");
+	b64(cur, sizeof(cur), "audit|");
+	ok(query_cursor_decode_tag(cur, strlen(cur), "audit", ts, id) == -1,
+	    "a tag alone");
+	b64(cur, sizeof(cur), "audit");
+	ok(query_cursor_decode_tag(cur, strlen(cur), "audit", ts, id) == -1,
+	    "a tag without its bar");
+	b64(cur, sizeof(cur), "auditx|2026-11-24 10:00:00+00|" UUID);
+	ok(query_cursor_decode_tag(cur, strlen(cur), "audit", ts, id) == -1,
+	    "a longer tag");
 }
 
 static void

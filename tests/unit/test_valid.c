@@ -539,6 +539,99 @@ test_text_rules(struct req *r)
 	}
 }
 
+/*
+ * POST /users/:id/ban: a reason of 1-500 characters (lines allowed) and
+ * expiresInSeconds, a JSON integer from 1 to 315360000; null is absent.
+ */
+static void
+test_ban(struct req *r)
+{
+	static const char range[] = "must be a whole number from 1 to 315360000";
+	static const struct {
+		int		 line;
+		const char	*body;
+		enum qerr	 want;
+		struct detail	 details[MAXD];
+		long long	 secs;		/* -1: not given */
+	} rows[] = {
+		{ __LINE__, "{}", QERR_OK, { { NULL, NULL } }, -1 },
+		{ __LINE__, "{\"reason\":null,\"expiresInSeconds\":null}",
+		    QERR_OK, { { NULL, NULL } }, -1 },
+		{ __LINE__, "{\"reason\":\"spam\\nand more\",\"expiresInSeconds\":1}",
+		    QERR_OK, { { NULL, NULL } }, 1 },
+		{ __LINE__, "{\"expiresInSeconds\":315360000}", QERR_OK,
+		    { { NULL, NULL } }, 315360000 },
+		{ __LINE__, "{\"expiresInSeconds\":315360001}", QERR_INVAL,
+		    { { "expiresInSeconds", range } }, -1 },
+		{ __LINE__, "{\"expiresInSeconds\":0}", QERR_INVAL,
+		    { { "expiresInSeconds", range } }, -1 },
+		{ __LINE__, "{\"expiresInSeconds\":-5}", QERR_INVAL,
+		    { { "expiresInSeconds", range } }, -1 },
+		{ __LINE__, "{\"expiresInSeconds\":9223372036854775807}", QERR_INVAL,
+		    { { "expiresInSeconds", range } }, -1 },
+		{ __LINE__, "{\"expiresInSeconds\":1.5}", QERR_INVAL,
+		    { { "expiresInSeconds", range } }, -1 },
+		{ __LINE__, "{\"expiresInSeconds\":1.0}", QERR_INVAL,
+		    { { "expiresInSeconds", range } }, -1 },
+		{ __LINE__, "{\"expiresInSeconds\":1e3}", QERR_INVAL,
+		    { { "expiresInSeconds", range } }, -1 },
+		{ __LINE__, "{\"expiresInSeconds\":\"60\"}", QERR_INVAL,
+		    { { "expiresInSeconds", range } }, -1 },
+		{ __LINE__, "{\"expiresInSeconds\":true}", QERR_INVAL,
+		    { { "expiresInSeconds", range } }, -1 },
+		{ __LINE__, "{\"reason\":\"\"}", QERR_INVAL,
+		    { { "reason", "must be 1 to 500 characters" } }, -1 },
+		{ __LINE__, "{\"reason\":5}", QERR_INVAL,
+		    { { "reason", "must be a string" } }, -1 },
+		{ __LINE__, "{\"reason\":\"a\\u0001\"}", QERR_INVAL,
+		    { { "reason", "must not contain control characters other "
+		    "than tab, line feed and carriage return" } }, -1 },
+		{ __LINE__, "{\"until\":5}", QERR_INVAL,
+		    { { "until", "is not a known field" } }, -1 },
+	};
+	char		 long_reason[2048];
+	json_t		*obj;
+	size_t		 i;
+	enum qerr	 e;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (req_begin(r, NULL, NULL, NULL) != QERR_OK) {
+			tap_ok(0, rows[i].line, "req_begin");
+			continue;
+		}
+		obj = json_loads(rows[i].body, JSON_REJECT_DUPLICATES, NULL);
+		tap_ok(obj != NULL, rows[i].line, "%s parses", rows[i].body);
+		e = obj != NULL ? valid_body(r, &body_ban, obj) : QERR_IO;
+		tap_ok(e == rows[i].want, rows[i].line, "valid_body(ban) %s = "
+		    "%d want %d", rows[i].body, (int)e, (int)rows[i].want);
+		check_details(r, rows[i].line, rows[i].details);
+		if (e == QERR_OK)
+			tap_ok(rows[i].secs == -1 ?
+			    !r->fields[BAN_EXPIRES_IN].present ||
+			    r->fields[BAN_EXPIRES_IN].is_null :
+			    r->fields[BAN_EXPIRES_IN].n == rows[i].secs,
+			    rows[i].line, "expiresInSeconds is %lld", rows[i].secs);
+		json_decref(obj);
+		req_end(r);
+	}
+	/* 500 characters of 2 bytes each pass; 501 do not. */
+	for (i = 500; i <= 501; i++) {
+		size_t	 k;
+
+		if (req_begin(r, NULL, NULL, NULL) != QERR_OK)
+			continue;
+		for (k = 0; k < i; k++)
+			memcpy(long_reason + 2 * k, EACUTE, 2);
+		obj = json_object();
+		json_object_set_new(obj, "reason", json_stringn(long_reason, 2 * i));
+		e = valid_body(r, &body_ban, obj);
+		tap_ok(e == (i == 500 ? QERR_OK : QERR_INVAL), __LINE__,
+		    "a reason of %zu characters", i);
+		json_decref(obj);
+		req_end(r);
+	}
+}
+
 /* A full arena is QERR_NOMEM, not a validation error nor success. */
 static void
 test_nomem(const struct conf *c)
@@ -548,11 +641,11 @@ test_nomem(const struct conf *c)
 		size_t		 limit;
 		enum qerr	 want;
 	} rows[] = {
-		/* "/" takes 16, the four fieldvals 128, then 16, 16, 32 */
+		/* "/" takes 16, the four fieldvals 160, then 16, 16, 32 */
 		{ __LINE__, 64, QERR_NOMEM },		/* no room for vals */
-		{ __LINE__, 144, QERR_NOMEM },		/* no room for name */
-		{ __LINE__, 176, QERR_NOMEM },		/* none for password */
-		{ __LINE__, 208, QERR_OK },
+		{ __LINE__, 176, QERR_NOMEM },		/* no room for name */
+		{ __LINE__, 208, QERR_NOMEM },		/* none for password */
+		{ __LINE__, 240, QERR_OK },
 	};
 	struct arena	*a;
 	struct req	 r;
@@ -662,6 +755,7 @@ main(void)
 	test_signup(&f.r);
 	test_login(&f.r);
 	test_text_rules(&f.r);
+	test_ban(&f.r);
 	req_teardown(&f.r);
 	arena_free(f.a);
 	test_nomem(&f.c);
