@@ -127,6 +127,16 @@ def unique_email(tag="t"):
     return "%s-%s@example.com" % (tag, uuid.uuid4().hex[:12])
 
 
+def session_cookie(r):
+    """The response's Set-Cookie for quire_session, or None. A write's
+    answer also sets quire_pos (the read position), which says nothing
+    about the session."""
+    for v in r.header_all("Set-Cookie"):
+        if v.startswith("quire_session="):
+            return v
+    return None
+
+
 def check_envelope_error(r, status, code):
     assert r.status == status, "want %d, got %r" % (status, r)
     j = r.json
