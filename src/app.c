@@ -169,8 +169,15 @@ app_handle(struct req *r)
 	if (rt->body != NULL && check_body(r) != 0)
 		return;
 	(void)rt->handler(r);
-	/* Before the answer goes out: no worker may vouch for the old state. */
+	/*
+	 * Before the answer goes out: no worker may vouch for the old state.
+	 * The floor first, then the generation: a worker that reads the new
+	 * generation before its lookup then also reads the new floor, so it
+	 * cannot fill its cache from a replica that has not replayed the
+	 * change (with the generation first, a lookup in between did, and
+	 * its entry was trusted for QUIRE_SESSION_CACHE_MS).
+	 */
+	ryw_note_writes(r);
 	if (r->ryw.wrote && r->ryw.revoked)
 		sesscache_invalidate();
-	ryw_note_writes(r);
 }
