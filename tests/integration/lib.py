@@ -374,7 +374,7 @@ def log_served(rids, timeout=10):
     return out
 
 
-def revoke_under_load(clients, action, before=1.5, after=1.5, threads=8):
+def revoke_under_load(clients, action, before=1.2, after=1.2, threads=6):
     """Keeps GET /auth/me going for each of `clients` (header dicts) from
     `threads` threads, so every worker keeps caching their sessions; runs
     action() after `before` seconds and goes on for `after` more. Returns
