@@ -202,6 +202,7 @@ put_id(FILE *f, const char *s)
 }
 
 /* printf into malloc'd memory (the caller frees it), or NULL. */
+__attribute__((format(printf, 1, 0)))
 static char *
 vformat(const char *fmt, va_list ap)
 {
