@@ -604,7 +604,7 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 	const char		*state;
 	double			 t0, ms;
 	int			 attempt, retryable, with_lsn;
-	uint64_t		 lsn = 0;
+	uint64_t		 lsn = 0, before;
 
 	*res = NULL;
 	/*
@@ -627,6 +627,12 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 			if ((c = pick(r, t, d)) == NULL)
 				return QERR_DB_DOWN;
 		}
+		/*
+		 * How far the server had replayed, read before the statement
+		 * runs: another worker may record a newer position while it
+		 * runs, which this answer need not include.
+		 */
+		before = served(c);
 		t0 = req_now();
 		c->reqid = r->in.reqid;		/* for its notices */
 		if (d->flags & STMT_PLAIN)
@@ -645,7 +651,7 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 				log_msg(LVL_WARN, r->in.reqid, "slow query %s on %s: "
 				    "%.1f ms", d->name, c->name, ms);
 			r->out.pool = c->name;
-			r->ryw.served_lsn = served(c);
+			r->ryw.served_lsn = before;
 			metrics_statement(c->is_replica, (d->flags & STMT_WRITE) != 0);
 			if ((d->flags & STMT_WRITE) && !db->in_tx) {
 				r->ryw.wrote = 1;
