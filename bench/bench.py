@@ -40,14 +40,16 @@ SCENARIOS = {
     "c": ("GET /auth/me (Bearer)", "auth_me.lua", ["token-me.txt"], "a"),
     "d": ("POST /posts (Bearer)", "post_create.lua", ["token-create.txt"], "a"),
     "e": ("GET /health", "health.lua", [], "a"),
+    # No pgbench limit: its cost is the Argon2id hash (auth.h's cost).
+    "f": ("POST /auth/login (rate limit off)", "login.lua", ["logins.txt"], None),
     "g": ("GET /auth/sessions (Bearer)", "sessions.lua", ["token-me.txt"], "a"),
     # No pgbench limit: one statement that writes two rows and a NOTIFY.
     "h": ("POST /auth/password/forgot (rate limit off)", "forgot.lua", ["emails.txt"], None),
 }
 # Scenarios that write: run after the limits' second measurement.
-WRITERS = ("d", "h")
+WRITERS = ("d", "f", "h")
 # Scenarios run with QUIRE_AUTH_RATE_LIMIT=0 (the app is restarted for them).
-NO_RATE_LIMIT = ("h",)
+NO_RATE_LIMIT = ("f", "h")
 LIMITS = {
     "a": ("STMT_POST_GET (scenario a's SQL)", "post_get.sql"),
     "b": ("STMT_POSTS_PUB_OFFSET limit 21 offset 0 (scenario b's SQL)", "posts_list.sql"),

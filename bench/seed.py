@@ -123,10 +123,13 @@ def seed(base, out_dir, users=20, posts=2000, parallel=8, log=print):
     def email(k):
         return "bench%02d-%s@example.com" % (k + 1, run_tag)
 
+    def password(k):
+        return "bench-password-%d" % (k + 1)
+
     def signup(c, k):
         body = {"name": "Bench User %d" % (k + 1),
                 "email": email(k),
-                "password": "bench-password-%d" % (k + 1)}
+                "password": password(k)}
         st, doc = c.call("POST", "/auth/signup", body)
         if st != 201:
             raise RuntimeError("signup %d: HTTP %d %s (is QUIRE_AUTH_RATE_LIMIT=0?)" % (k + 1, st, doc))
@@ -163,6 +166,7 @@ def seed(base, out_dir, users=20, posts=2000, parallel=8, log=print):
     write("ids.txt", ids)
     write("tokens.txt", tokens)
     write("emails.txt", [email(k) for k in range(users)])
+    write("logins.txt", ["%s %s" % (email(k), password(k)) for k in range(users)])
     write("token-me.txt", tokens[:1])
     write("token-create.txt", tokens[1:2] if users > 1 else tokens[:1])
     log("seeded %d users in %.1f s and %d posts in %.1f s (%.0f posts/s)"
