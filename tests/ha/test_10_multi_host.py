@@ -224,7 +224,7 @@ def test_password_change_on_a_ends_other_sessions_on_b():
         tok2 = other.json["data"]["token"]
         assert set(_burst("b", tok2)) == {200}
         ch = host("a", "PATCH", "/users/" + user["id"], headers={"Authorization": "Bearer " + tok},
-                  json_body={"password": "another horse 2"})
+                  json_body={"password": "another horse 2", "currentPassword": PW})
         assert ch.status == 200, ch
         took = _refused_within("b", tok2, CACHE_S + 0.5)
         print("# other session refused on host B %.3f s after the change on host A" % took)
