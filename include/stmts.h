@@ -118,6 +118,12 @@ enum stmt {
 #define STMT_WRITE	0x02	/* changes data: primary only, counts as a write */
 #define STMT_ADMIN	0x04	/* quirectl only: workers do not prepare it */
 #define STMT_PLAIN	0x08	/* transaction control: sent as simple query */
+/*
+ * With STMT_WRITE: bookkeeping the caller never reads back (a session's
+ * lastUsedAt), so it gives the answer no read position: a GET that
+ * happens to refresh it stays a read for read-your-writes.
+ */
+#define STMT_QUIET	0x10
 
 /* A statement with neither READ nor WRITE runs on the primary and changes nothing. */
 

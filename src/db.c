@@ -611,7 +611,8 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 	 * Read-your-writes needs the WAL position after a lone write, the
 	 * anonymous caller's too: its answer carries it (pos.h).
 	 */
-	with_lsn = (d->flags & STMT_WRITE) && !(d->flags & STMT_PLAIN) &&
+	with_lsn = (d->flags & STMT_WRITE) &&
+	    !(d->flags & (STMT_PLAIN | STMT_QUIET)) &&
 	    !db->in_tx && db->nreplicas > 0;
 	/* Reads are idempotent, and so is a BEGIN: one retry on a fresh connection. */
 	retryable = ((d->flags & STMT_READ) || s == STMT_BEGIN) && !db->in_tx;
@@ -653,7 +654,8 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 			r->out.pool = c->name;
 			r->ryw.served_lsn = before;
 			metrics_statement(c->is_replica, (d->flags & STMT_WRITE) != 0);
-			if ((d->flags & STMT_WRITE) && !db->in_tx) {
+			if ((d->flags & STMT_WRITE) &&
+			    !(d->flags & STMT_QUIET) && !db->in_tx) {
 				r->ryw.wrote = 1;
 				r->ryw.lsn_after = lsn;
 			}

@@ -361,7 +361,7 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	[STMT_SESSION_SEEN] = { "session_seen",
 	    "UPDATE sessions SET last_used_at = date_trunc('milliseconds', now()) "
 	    "WHERE id = $1 AND last_used_at < now() - interval '1 minute'",
-	    1, STMT_WRITE },
+	    1, STMT_WRITE | STMT_QUIET },
 	/*
 	 * $1 user id, $2 absolute age in seconds: the user's sessions that
 	 * have not ended, newest first, at most 100. One row with a null id

@@ -178,19 +178,8 @@ SELECT 'CREATE ROLE quire_app LOGIN'
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'quire_app') \gexec
 ALTER DATABASE quire OWNER TO quire;
 SQL
-    ha_psql "$p" <<'SQL' || return 1
-REVOKE ALL ON DATABASE quire FROM PUBLIC;
-GRANT CONNECT ON DATABASE quire TO quire_app;
-ALTER SCHEMA public OWNER TO quire;
-REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-GRANT USAGE ON SCHEMA public TO quire_app;
-ALTER DEFAULT PRIVILEGES FOR ROLE quire IN SCHEMA public
-    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO quire_app;
-ALTER DEFAULT PRIVILEGES FOR ROLE quire IN SCHEMA public
-    GRANT USAGE, SELECT ON SEQUENCES TO quire_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO quire_app;
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO quire_app;
-SQL
+    ha_psql "$p" -c 'ALTER SCHEMA public OWNER TO quire' >/dev/null || return 1
+    _pg_app_grants_sql | ha_psql "$p" || return 1
 }
 
 # ha_url owner|app: what `pg_autoctl show uri --formation default` prints,

@@ -488,11 +488,17 @@ SELECT 'ALTER DATABASE quire OWNER TO quire'
 SELECT 'CREATE ROLE quire_app LOGIN'
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'quire_app') \gexec
 SQL
-    # The app role's privileges (docs/deploy.md, "Database roles"). Default
-    # privileges cover the tables later migrations make as quire; the GRANTs
-    # ON ALL cover a database migrated before quire_app existed. Every
-    # statement is idempotent: this runs on every pg_up.
-    _pg_admin primary -d quire <<'SQL' || { _pg_err "could not grant quire_app its privileges"; _pg_log_tail primary; return 1; }
+    _pg_app_grants_sql | _pg_admin primary -d quire ||
+        { _pg_err "could not grant quire_app its privileges"; _pg_log_tail primary; return 1; }
+}
+
+# The app role's privileges (docs/deploy.md, "Database roles"), as SQL for
+# psql on the database quire; ha.sh gives the formation's primary the same.
+# Default privileges cover the tables later migrations make as quire; the
+# GRANTs ON ALL cover a database migrated before quire_app existed. Every
+# statement is idempotent: this runs on every pg_up.
+_pg_app_grants_sql() {
+    cat <<'SQL'
 REVOKE ALL ON DATABASE quire FROM PUBLIC;
 GRANT CONNECT ON DATABASE quire TO quire_app;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;

@@ -245,13 +245,22 @@ def test_last_used_at_written_at_most_once_a_minute():
                                      "WHERE id = '%s'" % sid).strip() == "t", timeout=10, what="replica")
     old = xmin()
 
+    answers = []
+
     def refreshed():
-        assert get("/auth/me", headers=bearer(tok)).status == 200
+        answers.append(get("/auth/me", headers=bearer(tok)))
+        assert answers[-1].status == 200
         return psql("primary", "SELECT last_used_at > now() - interval '10 seconds' FROM sessions "
                                "WHERE id = '%s'" % sid).strip() == "t"
     wait_for(refreshed, timeout=10, interval=0.1, what="lastUsedAt written")
     once = xmin()
     assert once != old
+    # The refresh is bookkeeping, not the caller's write: no answer of
+    # this read hands out a read position (which would send the caller's
+    # next reads to the primary or make them wait for a replica).
+    for a in answers:
+        assert a.header("Quire-Read-After") is None, a.headers
+        assert not any(c.startswith("quire_pos=") for c in a.header_all("Set-Cookie")), a.headers
     seen = _sessions(tok).json["data"][0]["lastUsedAt"]
     end = time.time() + 2.5
     while time.time() < end:
