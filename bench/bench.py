@@ -47,6 +47,9 @@ SCENARIOS = {
     # No pgbench limit: one statement that writes two rows and a NOTIFY.
     "h": ("POST /auth/password/forgot (rate limit off)", "forgot.lua", ["emails.txt"], None),
 }
+# The soak's default load (bench/wrk/mix.lua), run with the rate limit off.
+SOAK_MIX = ("the mix per thousand requests a 450, b 200, c 120, d 50, e 100, g 60, h 18, f 2, "
+            "with the rate limit off")
 # Scenarios that write: run after the limits' second measurement.
 WRITERS = ("d", "f", "h")
 # Scenarios run with QUIRE_AUTH_RATE_LIMIT=0 (the app is restarted for them).
@@ -347,6 +350,27 @@ class Meter:
                 "replaced_workers": len(workers_after - self.workers_before)}
 
 
+def settle(target, quiet=0.10, limit=30.0):
+    """Waits (at least 1 s, at most `limit`) until what serves HTTP (the
+    workers and the web server, or the peer's process) is idle: requests
+    that the warm-up's wrk left behind when it closed its connections must
+    not run inside the measured window. A server that shares its CPU among
+    all pending requests (the peer hashing 64 passwords at once) can need
+    seconds to finish them; one that answers them in turn, a moment."""
+    time.sleep(1)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        table = proc_table()
+        g = target.groups()
+        roots = [p for p in g["workers"] + g["web"] if p]
+        c0 = tree_ticks(table, roots)
+        time.sleep(0.5)
+        c1 = tree_ticks(proc_table(), roots)
+        if (c1 - c0) / TCK / 0.5 < quiet:
+            return
+    log("still busy %.0f s after the warm-up; measuring anyway" % limit)
+
+
 def idle_probe(stack, secs):
     """CPU used by processes that are not ours while our stack idles."""
     m = Meter(stack)
@@ -440,7 +464,7 @@ def run_scenario(stack, a, sc, raw, target=None):
     if a.warmup > 0:
         log("%s%s: warm-up %d s" % (who, sc, a.warmup))
         run_tool(wrk_cmd(target, a, sc, a.warmup), env=wrk_env(), raw=raw)
-    time.sleep(1)
+    settle(target)
     idle_other = idle_probe(target, a.probe)
     load = loadavg()
     if not is_peer:
@@ -780,10 +804,11 @@ def report(a, stack, info, limits, results, probes=()):
                  "kind write; reads should show none but a session's lastUsedAt, at most one a minute): "
                  + ", ".join("%s %d" % (r["scenario"], r["writes"]) for r in results))
         L.append("")
-        f = [r for r in results if r["scenario"] == "f"]
-        hl = hash_alone_line(info, f[0]["wrk"]["rps"] if f else None)
-        if hl:
-            L += [hl, ""]
+        for r in [r for r in results if r["scenario"] == "f"]:
+            cpu = 1e6 * sum(r["meas"]["cpu"][g] for g in ("workers", "web", "postgres")) / (r["wrk"]["requests"] or 1)
+            hl = hash_alone_line(info, r["wrk"]["rps"], cpu_quire=cpu)
+            if hl:
+                L += [hl, ""]
     if probes:
         L += batching_table(a, probes, results)
     if noisy:
@@ -825,7 +850,7 @@ def soak_report(a, info, r, series, first_min):
              % (NCPU, info["cpu_model"], info["load0"]))
     L.append("- load: wrk -t%d -c%d for %d s after a %d s warm-up, %s; RSS (VmRSS) of every worker every %d s"
              % (a.threads, a.connections, a.soak, a.warmup,
-                "scenario a" if a.soak_mix == "a" else "the mix a 50 %, b 20 %, c 15 %, d 5 %, e 10 %", a.soak_every))
+                "scenario a" if a.soak_mix == "a" else SOAK_MIX, a.soak_every))
     L.append("- %.0f req/s, p50 %s ms, p99 %s ms, non-2xx %d%s; CPU workers %s, %s %s, postgres %s, other %.2f cores"
              % (w["rps"], ms(w["p50_us"]), ms(w["p99_us"]), w["non2xx"],
                 (" (" + status_note(r["status"]) + ")") if status_note(r["status"]) else "",
@@ -833,9 +858,16 @@ def soak_report(a, info, r, series, first_min):
                 cpu_cell(m["cpu"]["postgres"], m["secs"]), m["other_cores"]))
     if noisy:
         L.append("- **noisy run:** " + "; ".join(noisy) + " (RSS figures do not depend on the noise; throughput does)")
-    worst_max, worst_growth = 0, None
-    L += ["", "| worker pid | RSS start KiB | at %d s KiB | end KiB | max KiB | growth end − %d s KiB |" % (first_min, first_min),
-          "|---:|---:|---:|---:|---:|---:|"]
+    worst_max, worst_growth, worst_floor, worst_fgrowth = 0, None, 0, None
+    # A worker that is verifying a password holds the Argon2id memory
+    # (include/auth.h's memlimit, mmapped by libsodium and unmapped after)
+    # for those milliseconds: a sample can catch it. The floor, the lowest
+    # sample of a minute, is the worker's own memory without it.
+    L += ["", "| worker pid | RSS start KiB | at %d s KiB | end KiB | max KiB | growth end − %d s KiB "
+          "| floor %d–%d s KiB | floor last 60 s KiB | floor growth KiB |"
+          % (first_min, first_min, first_min, first_min + 60),
+          "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    t_end = series_end(series)
     for pid in sorted(series):
         pts = series[pid]
         start = pts[0][1]
@@ -845,13 +877,25 @@ def soak_report(a, info, r, series, first_min):
         worst_max = max(worst_max, mx)
         g = end - ref
         worst_growth = g if worst_growth is None else max(worst_growth, g)
-        alive = "" if pts[-1][0] >= series_end(series) - 0.5 else " (gone)"
-        L.append("| %d%s | %d | %d | %d | %d | %+d |" % (pid, alive, start, ref, end, mx, g))
+        f0 = min([v for t, v in pts if first_min <= t < first_min + 60] or [ref])
+        f1 = min([v for t, v in pts if t >= t_end - 60] or [end])
+        worst_floor = max(worst_floor, f0, f1)
+        fg = f1 - f0
+        worst_fgrowth = fg if worst_fgrowth is None else max(worst_fgrowth, fg)
+        alive = "" if pts[-1][0] >= t_end - 0.5 else " (gone)"
+        L.append("| %d%s | %d | %d | %d | %d | %+d | %d | %d | %+d |" % (pid, alive, start, ref, end, mx, g, f0, f1, fg))
     L.append("")
-    L.append("- max RSS of a worker: %d KiB (%.2f MiB; target ≤ 5 MiB: %s); largest growth after %d s: %+d KiB; "
+    L.append("- max RSS of a worker: %d KiB (%.2f MiB%s); largest growth after %d s: %+d KiB; "
              "workers replaced during the soak: %d"
-             % (worst_max, worst_max / 1024.0, "met" if worst_max <= 5 * 1024 else "NOT met", first_min,
+             % (worst_max, worst_max / 1024.0,
+                "; target ≤ 5 MiB: " + ("met" if worst_max <= 5 * 1024 else "NOT met") if a.soak_mix == "a" else
+                ", a sample taken while the worker verified a password included", first_min,
                 worst_growth or 0, m["replaced_workers"]))
+    L.append("- floors (the lowest sample of a minute): the largest %d KiB (%.2f MiB; target ≤ 5 MiB: %s); "
+             "largest floor growth from %d–%d s to the last minute %+d KiB (flat, ≤ 256 KiB: %s)"
+             % (worst_floor, worst_floor / 1024.0, "met" if worst_floor <= 5 * 1024 else "NOT met",
+                first_min, first_min + 60, worst_fgrowth or 0,
+                "yes" if (worst_fgrowth or 0) <= 256 else "**NO**"))
     L += ["", "<details><summary>RSS samples (KiB), one column per worker</summary>", ""]
     pids = sorted(series)
     L.append("| t s | " + " | ".join(str(p) for p in pids) + " |")
@@ -1110,7 +1154,8 @@ def soak(stack, a, info, raw):
             return ["wrk", "-t%d" % a.threads, "-c%d" % a.connections, "-d%ds" % secs, "--latency",
                     "--timeout", "10s", "-s", os.path.join(BENCH, "wrk", "mix.lua"), stack.base, "--",
                     os.path.join(stack.work, "ids.txt"), os.path.join(stack.work, "token-me.txt"),
-                    os.path.join(stack.work, "token-create.txt")]
+                    os.path.join(stack.work, "token-create.txt"), os.path.join(stack.work, "logins.txt"),
+                    os.path.join(stack.work, "emails.txt")]
     if a.warmup > 0:
         log("soak: warm-up %d s" % a.warmup)
         run_tool(cmd(a.warmup), env=wrk_env(), raw=raw)
@@ -1194,13 +1239,17 @@ def run_hash_alone(stack, a, pwhash, raw):
     out = run_tool([pwhash, "verify", str(a.workers), str(a.duration)], raw=raw)
     meas = m.stop()
     j = json.loads(out.strip().splitlines()[-1])
-    j.update({"meas": meas, "idle_other": idle_other, "load": load})
+    j.update({"meas": meas, "idle_other": idle_other, "load": load,
+              # CPU per verification: less sensitive to other work on the machine than the rate.
+              "cpu_us": 1e6 * meas["cpu"]["loadgen"] / j["verifies"] if j["verifies"] else None})
     log("hash alone: %.1f verifies/s on %d processes; other processes %.2f cores"
         % (j["per_s"], j["procs"], meas["other_cores"]))
     return j
 
 
-def hash_alone_line(info, rps_quire, rps_peer=None):
+def hash_alone_line(info, rps_quire, rps_peer=None, cpu_quire=None):
+    """cpu_quire: CPU µs per login of the workers, the web server and
+    PostgreSQL together."""
     h = info.get("hash_alone")
     if not h or rps_quire is None:
         return None
@@ -1211,6 +1260,10 @@ def hash_alone_line(info, rps_quire, rps_peer=None):
             rps_quire / h["per_s"] if h["per_s"] else 0))
     if rps_peer is not None and h["per_s"]:
         s += "; the peer's: %.1f req/s = %.2f" % (rps_peer, rps_peer / h["per_s"])
+    if cpu_quire and h.get("cpu_us"):
+        s += ("; in CPU, which other work on the machine moves less: %.1f ms per verification alone, %.1f ms "
+              "per login (workers, web server and PostgreSQL) = %.2f"
+              % (h["cpu_us"] / 1000, cpu_quire / 1000, h["cpu_us"] / cpu_quire))
     return s
 
 
@@ -1286,8 +1339,8 @@ def side(runs):
            "errors": sum(r["wrk"]["errors"] for r in runs),
            "rounds": [r["wrk"]["rps"] for r in runs]}
     for g in ("workers", "web", "postgres", "loadgen"):
-        us = [1e6 * r["meas"]["cpu"][g] / (r["wrk"]["requests"] or 1) for r in runs]
-        out["cpu_" + g] = _mean(us)
+        us = [1e6 * r["meas"]["cpu"][g] / r["wrk"]["requests"] for r in runs if r["wrk"]["requests"]]
+        out["cpu_" + g] = _mean(us) or 0.0
     return out
 
 
@@ -1370,7 +1423,8 @@ def peer_report(a, info, limits, pairs):
                 sc, q["cpu_workers"], q["cpu_web"], q["cpu_postgres"], qt, q["cpu_loadgen"]))
     L.append("")
     fq = S.get("f", (None, None))
-    hl = hash_alone_line(info, fq[0]["rps"] if fq[0] else None, fq[1]["rps"] if fq[1] else None)
+    hl = hash_alone_line(info, fq[0]["rps"] if fq[0] else None, fq[1]["rps"] if fq[1] else None,
+                         fq[0]["cpu_workers"] + fq[0]["cpu_web"] + fq[0]["cpu_postgres"] if fq[0] else None)
     if hl:
         L += [hl, ""]
     L += targets_table(S, info)
@@ -1378,7 +1432,8 @@ def peer_report(a, info, limits, pairs):
     for p in pairs:
         L.append("- %s: quire %s; peer %s" % (
             p["scenario"], ", ".join("%.0f" % r["wrk"]["rps"] for r in p["quire"]),
-            ", ".join("%.0f" % r["wrk"]["rps"] for r in p["peer"]) or (p["missing"] or "–")))
+            ", ".join("%.0f" % r["wrk"]["rps"] for r in p["peer"]) or
+            (p["missing"] or "–").replace("peer: ", "")))
     if limits:
         L.append("- limits (pgbench on the replica, quire's SQL): " + "; ".join(
             "%s %s %.0f tx/s" % (l["limit"], l["when"], l["tps"]) for l in limits))
