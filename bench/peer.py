@@ -127,6 +127,12 @@ class Peer:
     # ---------------------------------------------------------- process
 
     def start(self):
+        import socket
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise PeerError("port %d is in use by another process; choose another "
+                                "(QUIRE_BENCH_PEER_PORT)" % self.port)
         env = dict(os.environ)
         env.update({
             "PORT": str(self.port),
