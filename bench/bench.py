@@ -1269,6 +1269,27 @@ def hash_alone_line(info, rps_quire, rps_peer=None, cpu_quire=None):
 
 # ------------------------------------------------------------ side by side with the peer
 
+def hash_impls(peer, a, pwhash, raw):
+    """The same Argon2id hash (quire's cost) verified on one core by
+    libsodium (quire's, bench/pwhash.c) and by Bun.password (the peer's,
+    bench/peer_hash.ts), alternating ABBA, a.rounds times each: whether
+    the two implementations cost the same, which f's ratio depends on."""
+    secs = min(a.duration, 5)
+    h = run_tool([pwhash, "hash", "bench-password-1"]).strip()
+    bun = os.path.join(peer.dir, "node_modules", ".bin", "bun")
+    rates = {"sodium": [], "bun": []}
+    for k in range(a.rounds):
+        for who in (("sodium", "bun") if k % 2 == 0 else ("bun", "sodium")):
+            cmd = ([pwhash, "verify", "1", str(secs)] if who == "sodium"
+                   else [bun, os.path.join(BENCH, "peer_hash.ts"), h, str(secs)])
+            out = run_tool(cmd, raw=raw)
+            rates[who].append(json.loads(out.strip().splitlines()[-1])["per_s"])
+    r = {k: _mean(v) for k, v in rates.items()}
+    r["secs"] = secs
+    log("one core each, the same hash: libsodium %.1f/s, Bun.password %.1f/s" % (r["sodium"], r["bun"]))
+    return r
+
+
 def run_peer(stack, peer, a, info, raw):
     """--peer: the peer on its own database, seeded like quire; then every
     scenario on both, alternating, a.rounds runs a side."""
@@ -1316,6 +1337,7 @@ def run_peer(stack, peer, a, info, raw):
         stack.app_restart()
     if "f" in a.scenarios:
         info["hash_alone"] = run_hash_alone(stack, a, pwhash, raw)
+        info["hash_impls"] = hash_impls(peer, a, pwhash, raw)
     pairs.sort(key=lambda x: x["scenario"])
     return peer_report(a, info, limits, pairs)
 
@@ -1427,6 +1449,12 @@ def peer_report(a, info, limits, pairs):
                          fq[0]["cpu_workers"] + fq[0]["cpu_web"] + fq[0]["cpu_postgres"] if fq[0] else None)
     if hl:
         L += [hl, ""]
+    hi = info.get("hash_impls")
+    if hi and hi["sodium"]:
+        L += ["- the same hash (quire's cost) verified on one core, %d × %d s each, alternating: libsodium "
+              "(quire's, bench/pwhash.c) %.1f/s, Bun.password (the peer's, bench/peer_hash.ts) %.1f/s: Bun's "
+              "implementation is %.2f× as fast, which f's quire ÷ peer inherits" % (
+                  a.rounds, hi["secs"], hi["sodium"], hi["bun"], hi["bun"] / hi["sodium"]), ""]
     L += targets_table(S, info)
     L += ["<details><summary>every run (req/s, in the order run)</summary>", ""]
     for p in pairs:
