@@ -19,7 +19,7 @@ import sys
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
-LINE = re.compile(r"^bench: (\w): (\d+) req/s, p50 ([\d.]+) ms, p99 ([\d.]+) ms, non-2xx (\d+), errors (\d+); other processes ([\d.]+) cores")
+LINE = re.compile(r"^bench: (\w): (\d+) req/s, p50 ([\d.]+) ms, p99 ([\d.]+) ms, non-2xx (\d+), errors (\d+);(?: RSS [\d.]+ MiB;)? other processes ([\d.]+) cores")
 # "write statements the app ran during each scenario (...): c 0, f 822"
 WRITES = re.compile(r"write statements the app ran during each scenario \([^)]*\): (.*)$")
 

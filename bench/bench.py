@@ -27,6 +27,7 @@ ROOT = os.path.dirname(BENCH)
 sys.path.insert(0, BENCH)
 sys.dont_write_bytecode = True
 import seed as seeder  # noqa: E402
+import peer as peerlib  # noqa: E402
 
 NCPU = os.cpu_count() or 1
 TCK = os.sysconf("SC_CLK_TCK")
@@ -46,6 +47,9 @@ SCENARIOS = {
     # No pgbench limit: one statement that writes two rows and a NOTIFY.
     "h": ("POST /auth/password/forgot (rate limit off)", "forgot.lua", ["emails.txt"], None),
 }
+# The soak's default load (bench/wrk/mix.lua), run with the rate limit off.
+SOAK_MIX = ("the mix per thousand requests a 450, b 200, c 120, d 50, e 100, g 60, h 18, f 2, "
+            "with the rate limit off")
 # Scenarios that write: run after the limits' second measurement.
 WRITERS = ("d", "f", "h")
 # Scenarios run with QUIRE_AUTH_RATE_LIMIT=0 (the app is restarted for them).
@@ -295,6 +299,9 @@ class Meter:
             self.worker_max[p] = max(self.worker_max.get(p, 0), v)
         self.workers_sum_max = max(self.workers_sum_max, sum(w.values()))
         self.web_max = max(self.web_max, web_rss)
+        # Everything that serves HTTP at one moment: the workers and the web
+        # server (for the peer: its one process).
+        self.total_max = max(self.total_max, sum(w.values()) + web_rss)
         self.samples.append((time.monotonic() - self.t0, w, web_rss))
 
     def _loop(self):
@@ -308,6 +315,7 @@ class Meter:
             st = proc_table().get(loadgen_pid)
             self.loadgen_pre = st[1] / TCK if st else 0.0
         self.worker_max, self.workers_sum_max, self.web_max, self.samples = {}, 0, 0, []
+        self.total_max = 0
         self.workers_before = set(self.stack.worker_pids())
         self.t0 = time.monotonic()
         self.before = self._snap()
@@ -336,9 +344,31 @@ class Meter:
         return {"secs": secs, "cpu": cpu, "other": other, "other_cores": other / secs if secs else 0,
                 "rss": {"workers_sum_max": self.workers_sum_max,
                         "worker_max": max(self.worker_max.values()) if self.worker_max else 0,
-                        "per_worker": dict(self.worker_max), "web": self.web_max},
+                        "per_worker": dict(self.worker_max), "web": self.web_max,
+                        "total_max": self.total_max},
                 "samples": self.samples,
                 "replaced_workers": len(workers_after - self.workers_before)}
+
+
+def settle(target, quiet=0.10, limit=30.0):
+    """Waits (at least 1 s, at most `limit`) until what serves HTTP (the
+    workers and the web server, or the peer's process) is idle: requests
+    that the warm-up's wrk left behind when it closed its connections must
+    not run inside the measured window. A server that shares its CPU among
+    all pending requests (the peer hashing 64 passwords at once) can need
+    seconds to finish them; one that answers them in turn, a moment."""
+    time.sleep(1)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        table = proc_table()
+        g = target.groups()
+        roots = [p for p in g["workers"] + g["web"] if p]
+        c0 = tree_ticks(table, roots)
+        time.sleep(0.5)
+        c1 = tree_ticks(proc_table(), roots)
+        if (c1 - c0) / TCK / 0.5 < quiet:
+            return
+    log("still busy %.0f s after the warm-up; measuring anyway" % limit)
 
 
 def idle_probe(stack, secs):
@@ -423,30 +453,39 @@ def app_writes(stack):
         r'^quire_db_statements_total\{pool="[a-z]+",kind="write"\} ([0-9.e+]+)$', body, re.M)))
 
 
-def run_scenario(stack, a, sc, raw):
+def run_scenario(stack, a, sc, raw, target=None):
+    """One scenario: warm-up, idle probe, measured run. target is the
+    stack (quire, the default) or a peer.Peer, whose process replaces the
+    workers and the web server in the figures (no app log, no /metrics)."""
+    target = target or stack
+    is_peer = getattr(target, "is_peer", False)
+    who = "peer " if is_peer else ""
     title = SCENARIOS[sc][0]
     if a.warmup > 0:
-        log("%s: warm-up %d s" % (sc, a.warmup))
-        run_tool(wrk_cmd(stack, a, sc, a.warmup), env=wrk_env(), raw=raw)
-    time.sleep(1)
-    idle_other = idle_probe(stack, a.probe)
+        log("%s%s: warm-up %d s" % (who, sc, a.warmup))
+        run_tool(wrk_cmd(target, a, sc, a.warmup), env=wrk_env(), raw=raw)
+    settle(target)
+    idle_other = idle_probe(target, a.probe)
     load = loadavg()
-    off = app_log_offset(stack)
-    writes0 = app_writes(stack)
-    m = Meter(stack)
+    if not is_peer:
+        off = app_log_offset(stack)
+        writes0 = app_writes(stack)
+    m = Meter(target)
     m.start()
-    log("%s: %s, %d s" % (sc, title, a.duration))
-    out = run_tool(wrk_cmd(stack, a, sc, a.duration), env=wrk_env(), raw=raw)
+    log("%s%s: %s, %d s" % (who, sc, title, a.duration))
+    out = run_tool(wrk_cmd(target, a, sc, a.duration), env=wrk_env(), raw=raw)
     meas = m.stop()
-    writes = app_writes(stack) - writes0
-    time.sleep(0.3)
-    status, pool = app_log_counts(stack, off)
+    status, pool, writes = {}, {}, None
+    if not is_peer:
+        writes = app_writes(stack) - writes0
+        time.sleep(0.3)
+        status, pool = app_log_counts(stack, off)
     w = parse_wrk(out)
     r = {"scenario": sc, "title": title, "wrk": w, "load": load, "idle_other": idle_other,
-         "meas": meas, "status": status, "pool": pool, "writes": writes}
-    log("%s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, non-2xx %d, errors %d; other processes %.2f cores"
-        % (sc, w["rps"], w["p50_us"] / 1000, w["p99_us"] / 1000, w["non2xx"], w["errors"],
-           meas["other_cores"]))
+         "meas": meas, "status": status, "pool": pool, "writes": writes, "peer": is_peer}
+    log("%s%s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, non-2xx %d, errors %d; RSS %.1f MiB; other processes %.2f cores"
+        % (who, sc, w["rps"], w["p50_us"] / 1000, w["p99_us"] / 1000, w["non2xx"], w["errors"],
+           meas["rss"]["total_max"] / 1024.0, meas["other_cores"]))
     return r
 
 
@@ -765,6 +804,11 @@ def report(a, stack, info, limits, results, probes=()):
                  "kind write; reads should show none but a session's lastUsedAt, at most one a minute): "
                  + ", ".join("%s %d" % (r["scenario"], r["writes"]) for r in results))
         L.append("")
+        for r in [r for r in results if r["scenario"] == "f"]:
+            cpu = 1e6 * sum(r["meas"]["cpu"][g] for g in ("workers", "web", "postgres")) / (r["wrk"]["requests"] or 1)
+            hl = hash_alone_line(info, r["wrk"]["rps"], cpu_quire=cpu)
+            if hl:
+                L += [hl, ""]
     if probes:
         L += batching_table(a, probes, results)
     if noisy:
@@ -806,7 +850,7 @@ def soak_report(a, info, r, series, first_min):
              % (NCPU, info["cpu_model"], info["load0"]))
     L.append("- load: wrk -t%d -c%d for %d s after a %d s warm-up, %s; RSS (VmRSS) of every worker every %d s"
              % (a.threads, a.connections, a.soak, a.warmup,
-                "scenario a" if a.soak_mix == "a" else "the mix a 50 %, b 20 %, c 15 %, d 5 %, e 10 %", a.soak_every))
+                "scenario a" if a.soak_mix == "a" else SOAK_MIX, a.soak_every))
     L.append("- %.0f req/s, p50 %s ms, p99 %s ms, non-2xx %d%s; CPU workers %s, %s %s, postgres %s, other %.2f cores"
              % (w["rps"], ms(w["p50_us"]), ms(w["p99_us"]), w["non2xx"],
                 (" (" + status_note(r["status"]) + ")") if status_note(r["status"]) else "",
@@ -814,9 +858,16 @@ def soak_report(a, info, r, series, first_min):
                 cpu_cell(m["cpu"]["postgres"], m["secs"]), m["other_cores"]))
     if noisy:
         L.append("- **noisy run:** " + "; ".join(noisy) + " (RSS figures do not depend on the noise; throughput does)")
-    worst_max, worst_growth = 0, None
-    L += ["", "| worker pid | RSS start KiB | at %d s KiB | end KiB | max KiB | growth end − %d s KiB |" % (first_min, first_min),
-          "|---:|---:|---:|---:|---:|---:|"]
+    worst_max, worst_growth, worst_floor, worst_fgrowth = 0, None, 0, None
+    # A worker that is verifying a password holds the Argon2id memory
+    # (include/auth.h's memlimit, mmapped by libsodium and unmapped after)
+    # for those milliseconds: a sample can catch it. The floor, the lowest
+    # sample of a minute, is the worker's own memory without it.
+    L += ["", "| worker pid | RSS start KiB | at %d s KiB | end KiB | max KiB | growth end − %d s KiB "
+          "| floor %d–%d s KiB | floor last 60 s KiB | floor growth KiB |"
+          % (first_min, first_min, first_min, first_min + 60),
+          "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    t_end = series_end(series)
     for pid in sorted(series):
         pts = series[pid]
         start = pts[0][1]
@@ -826,13 +877,25 @@ def soak_report(a, info, r, series, first_min):
         worst_max = max(worst_max, mx)
         g = end - ref
         worst_growth = g if worst_growth is None else max(worst_growth, g)
-        alive = "" if pts[-1][0] >= series_end(series) - 0.5 else " (gone)"
-        L.append("| %d%s | %d | %d | %d | %d | %+d |" % (pid, alive, start, ref, end, mx, g))
+        f0 = min([v for t, v in pts if first_min <= t < first_min + 60] or [ref])
+        f1 = min([v for t, v in pts if t >= t_end - 60] or [end])
+        worst_floor = max(worst_floor, f0, f1)
+        fg = f1 - f0
+        worst_fgrowth = fg if worst_fgrowth is None else max(worst_fgrowth, fg)
+        alive = "" if pts[-1][0] >= t_end - 0.5 else " (gone)"
+        L.append("| %d%s | %d | %d | %d | %d | %+d | %d | %d | %+d |" % (pid, alive, start, ref, end, mx, g, f0, f1, fg))
     L.append("")
-    L.append("- max RSS of a worker: %d KiB (%.2f MiB; target ≤ 5 MiB: %s); largest growth after %d s: %+d KiB; "
+    L.append("- max RSS of a worker: %d KiB (%.2f MiB%s); largest growth after %d s: %+d KiB; "
              "workers replaced during the soak: %d"
-             % (worst_max, worst_max / 1024.0, "met" if worst_max <= 5 * 1024 else "NOT met", first_min,
+             % (worst_max, worst_max / 1024.0,
+                "; target ≤ 5 MiB: " + ("met" if worst_max <= 5 * 1024 else "NOT met") if a.soak_mix == "a" else
+                ", a sample taken while the worker verified a password included", first_min,
                 worst_growth or 0, m["replaced_workers"]))
+    L.append("- floors (the lowest sample of a minute): the largest %d KiB (%.2f MiB; target ≤ 5 MiB: %s); "
+             "largest floor growth from %d–%d s to the last minute %+d KiB (flat, ≤ 256 KiB: %s)"
+             % (worst_floor, worst_floor / 1024.0, "met" if worst_floor <= 5 * 1024 else "NOT met",
+                first_min, first_min + 60, worst_fgrowth or 0,
+                "yes" if (worst_fgrowth or 0) <= 256 else "**NO**"))
     L += ["", "<details><summary>RSS samples (KiB), one column per worker</summary>", ""]
     pids = sorted(series)
     L.append("| t s | " + " | ".join(str(p) for p in pids) + " |")
@@ -926,10 +989,24 @@ def parse_args():
                          "connections to the app)")
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--posts", type=int, default=2000)
+    ap.add_argument("--peer", action="store_true",
+                    help="also run every scenario on the peer (../shared/peer: Bun + Elysia + Better-Auth + "
+                         "Drizzle) on its own database of the same primary/replica, alternating with quire "
+                         "(--rounds each), and report both side by side; needs node and npm (npm ci installs "
+                         "bun from the npm registry)")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="with --peer: measured runs of each scenario per side, alternating (default 2)")
+    ap.add_argument("--peer-src", default=os.environ.get("QUIRE_BENCH_PEER_SRC") or
+                    os.path.join(os.path.dirname(ROOT), "shared", "peer"),
+                    help="the peer's sources (default $QUIRE_BENCH_PEER_SRC or ../shared/peer); copied, never modified")
+    ap.add_argument("--peer-hash", choices=["quire", "native"], default="quire",
+                    help="with --peer: the peer's stored password hashes are rewritten at quire's Argon2id "
+                         "cost (default), or kept at Bun.password's own (native)")
     ap.add_argument("--soak", type=int, metavar="SECONDS",
                     help="instead of the scenarios: one load of SECONDS, sampling each worker's RSS")
     ap.add_argument("--soak-mix", choices=["mix", "a"], default="mix",
-                    help="the soak's load: every scenario mixed (default) or scenario a alone")
+                    help="the soak's load: every scenario mixed, the auth flows f, g, h included (default), "
+                         "or scenario a alone")
     ap.add_argument("--soak-every", type=int, default=10, help="seconds between RSS samples in a soak (10)")
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--record", action="store_true", help="append to bench/results.md even with --quick")
@@ -950,6 +1027,11 @@ def parse_args():
     a.http_port = int(os.environ.get("QUIRE_BENCH_HTTP_PORT", 18585))
     a.pg_primary_port = int(os.environ.get("QUIRE_BENCH_PG_PRIMARY_PORT", 25900))
     a.pg_replica_port = int(os.environ.get("QUIRE_BENCH_PG_REPLICA_PORT", 25901))
+    a.peer_port = int(os.environ.get("QUIRE_BENCH_PEER_PORT", 18300))
+    if a.peer and a.soak is not None:
+        ap.error("--peer runs the scenarios side by side: not with --soak")
+    if a.rounds < 1:
+        ap.error("--rounds must be at least 1")
     if a.batching and (a.no_limits or a.soak is not None):
         ap.error("--batching runs with the limits: not with --no-limits or --soak")
     if a.soak is not None and a.soak < a.soak_every:
@@ -957,14 +1039,17 @@ def parse_args():
     return a
 
 
-def prepare(stack, a, info):
+def prepare(stack, a, info, rate_limit=None):
+    """Stack up, seeded; the app then restarted with rate_limit (None: the
+    default; the soak's mix, which logs in and asks for reset mails, runs
+    with 0)."""
     log("stack in %s: http %d, primary %d, replica %d, %d workers"
         % (stack.run_dir, stack.http_port, stack.pg_primary, stack.pg_replica, a.workers))
     stack.up(rate_limit=0)
     info["seed"] = seeder.seed(stack.base, stack.work, a.users, a.posts, parallel=8,
                                log=lambda s: log(s))
     # The measurement runs with the default rate limit.
-    stack.app_restart()
+    stack.app_restart(rate_limit=rate_limit)
     stack.cmd("psql", "primary", "-q", "-c", "SET client_min_messages = error", "-c", "ANALYZE")
     stack.wait_replica()
     n = stack.psql("replica", "SELECT count(*) FROM posts WHERE published")
@@ -996,13 +1081,19 @@ def main():
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     raw = os.path.join(stack.run_dir, "bench-raw-%s.log" % stamp)
     text = None
+    peer = None
     try:
         if os.path.isdir(stack.work):
             shutil.rmtree(stack.work)
         os.makedirs(stack.work)
-        prepare(stack, a, info)
+        if a.peer:
+            peer = peerlib.Peer(a, stack, pg_bin("psql"))
+            info["bun"] = peer.install()
+        prepare(stack, a, info, rate_limit=0 if (a.soak is not None and a.soak_mix == "mix") else None)
         if a.soak is not None:
             text, noisy = soak(stack, a, info, raw)
+        elif a.peer:
+            text, noisy = run_peer(stack, peer, a, info, raw)
         else:
             limits, probes, results = [], [], []
             if not a.no_limits:
@@ -1027,15 +1118,19 @@ def main():
                 stack.app_restart(rate_limit=0)
                 results.append(run_scenario(stack, a, sc, raw))
                 stack.app_restart()
+            if "f" in a.scenarios:
+                info["hash_alone"] = run_hash_alone(stack, a, build_pwhash(stack), raw)
             results.sort(key=lambda r: r["scenario"])
             text, noisy = report(a, stack, info, limits, results, probes)
-    except Abort as e:
+    except (Abort, peerlib.PeerError) as e:
         log("error: %s" % e)
         return 1
     except KeyboardInterrupt:
         log("interrupted")
         return 130
     finally:
+        if peer is not None:
+            peer.stop()
         if a.keep_up:
             log("stack left running: QUIRE_RUN_DIR=%s scripts/stack status|down" % stack.run_dir)
         else:
@@ -1059,7 +1154,8 @@ def soak(stack, a, info, raw):
             return ["wrk", "-t%d" % a.threads, "-c%d" % a.connections, "-d%ds" % secs, "--latency",
                     "--timeout", "10s", "-s", os.path.join(BENCH, "wrk", "mix.lua"), stack.base, "--",
                     os.path.join(stack.work, "ids.txt"), os.path.join(stack.work, "token-me.txt"),
-                    os.path.join(stack.work, "token-create.txt")]
+                    os.path.join(stack.work, "token-create.txt"), os.path.join(stack.work, "logins.txt"),
+                    os.path.join(stack.work, "emails.txt")]
     if a.warmup > 0:
         log("soak: warm-up %d s" % a.warmup)
         run_tool(cmd(a.warmup), env=wrk_env(), raw=raw)
@@ -1111,6 +1207,300 @@ def soak(stack, a, info, raw):
          "idle_other": idle_other}
     first_min = 60 if a.soak >= 120 else a.soak_every
     return soak_report(a, info, r, series, first_min)
+
+
+# ------------------------------------------------------------ f's yardstick
+
+def build_pwhash(stack):
+    """Compiles bench/pwhash.c (the Argon2id cost alone, at include/auth.h's
+    cost) into the run's work dir; returns the binary."""
+    out = os.path.join(stack.work, "pwhash")
+    if os.access(out, os.X_OK):
+        return out
+    build = os.environ.get("QUIRE_BUILD_DIR", os.path.join(ROOT, "build"))
+    cc = os.environ.get("CC", "cc")
+    pq = subprocess.run(["pkg-config", "--cflags", "libpq"], stdout=subprocess.PIPE, text=True).stdout.split()
+    run_tool([cc, "-std=c11", "-O2", "-I", build, "-I", os.path.join(ROOT, "include")] + pq +
+             ["-o", out, os.path.join(BENCH, "pwhash.c"), "-lsodium"])
+    return out
+
+
+def run_hash_alone(stack, a, pwhash, raw):
+    """crypto_pwhash_str_verify at quire's cost on as many processes as the
+    app has workers (each worker answers one login at a time), for the
+    scenarios' duration: the rate POST /auth/login would reach if it cost
+    the hash and nothing else."""
+    time.sleep(1)
+    idle_other = idle_probe(stack, a.probe)
+    load = loadavg()
+    m = Meter(stack)
+    m.start(sample=False)
+    log("hash alone: %s verify %d %d" % (os.path.basename(pwhash), a.workers, a.duration))
+    out = run_tool([pwhash, "verify", str(a.workers), str(a.duration)], raw=raw)
+    meas = m.stop()
+    j = json.loads(out.strip().splitlines()[-1])
+    j.update({"meas": meas, "idle_other": idle_other, "load": load,
+              # CPU per verification: less sensitive to other work on the machine than the rate.
+              "cpu_us": 1e6 * meas["cpu"]["loadgen"] / j["verifies"] if j["verifies"] else None})
+    log("hash alone: %.1f verifies/s on %d processes; other processes %.2f cores"
+        % (j["per_s"], j["procs"], meas["other_cores"]))
+    return j
+
+
+def hash_alone_line(info, rps_quire, rps_peer=None, cpu_quire=None):
+    """cpu_quire: CPU µs per login of the workers, the web server and
+    PostgreSQL together."""
+    h = info.get("hash_alone")
+    if not h or rps_quire is None:
+        return None
+    s = ("- f / hash-alone: quire's POST /auth/login %.1f req/s over the Argon2id verification alone "
+         "(bench/pwhash.c: crypto_pwhash_str_verify, opslimit %d, memlimit %d MiB, on %d processes for %.0f s: "
+         "%.1f/s) = **%.2f** (target ≥ 0.90)"
+         % (rps_quire, h["opslimit"], h["memlimit"] // (1024 * 1024), h["procs"], h["secs"], h["per_s"],
+            rps_quire / h["per_s"] if h["per_s"] else 0))
+    if rps_peer is not None and h["per_s"]:
+        s += "; the peer's: %.1f req/s = %.2f" % (rps_peer, rps_peer / h["per_s"])
+    if cpu_quire and h.get("cpu_us"):
+        s += ("; in CPU, which other work on the machine moves less: %.1f ms per verification alone, %.1f ms "
+              "per login (workers, web server and PostgreSQL) = %.2f"
+              % (h["cpu_us"] / 1000, cpu_quire / 1000, h["cpu_us"] / cpu_quire))
+    return s
+
+
+# ------------------------------------------------------------ side by side with the peer
+
+def hash_impls(peer, a, pwhash, raw):
+    """The same Argon2id hash (quire's cost) verified on one core by
+    libsodium (quire's, bench/pwhash.c) and by Bun.password (the peer's,
+    bench/peer_hash.ts), alternating ABBA, a.rounds times each: whether
+    the two implementations cost the same, which f's ratio depends on."""
+    secs = min(a.duration, 5)
+    h = run_tool([pwhash, "hash", "bench-password-1"]).strip()
+    bun = os.path.join(peer.dir, "node_modules", ".bin", "bun")
+    rates = {"sodium": [], "bun": []}
+    for k in range(a.rounds):
+        for who in (("sodium", "bun") if k % 2 == 0 else ("bun", "sodium")):
+            cmd = ([pwhash, "verify", "1", str(secs)] if who == "sodium"
+                   else [bun, os.path.join(BENCH, "peer_hash.ts"), h, str(secs)])
+            out = run_tool(cmd, raw=raw)
+            rates[who].append(json.loads(out.strip().splitlines()[-1])["per_s"])
+    r = {k: _mean(v) for k, v in rates.items()}
+    r["secs"] = secs
+    log("one core each, the same hash: libsodium %.1f/s, Bun.password %.1f/s" % (r["sodium"], r["bun"]))
+    return r
+
+
+def run_peer(stack, peer, a, info, raw):
+    """--peer: the peer on its own database, seeded like quire; then every
+    scenario on both, alternating, a.rounds runs a side."""
+    pwhash = build_pwhash(stack)
+    peer.create_db()
+    peer.start()
+    info["peer_seed"] = peer.seed(seeder, a.users, a.posts, pwhash, a.peer_hash, lambda s: log("peer: " + s))
+    stack.wait_replica()
+    log("peer: seeded; hashes %s (its own: %s)" % (info["peer_seed"]["hash"], info["peer_seed"]["native_hash"]))
+    missing = {sc: peer.supports(sc, peer.work) for sc in a.scenarios}
+    for sc, why in missing.items():
+        if why:
+            log("%s: %s" % (sc, why))
+    limits, pairs = [], []
+    if not a.no_limits:
+        stmtsql = build_stmtsql(stack)
+        need = sorted({SCENARIOS[s][3] for s in a.scenarios} - {None})
+        for lim in need:
+            limits.append(run_limit(stack, a, lim, stmtsql, raw, when="before"))
+
+    def pair(sc):
+        # ABBA: quire first in odd rounds, the peer first in even ones, so
+        # a machine that drifts one way over the pair favours neither.
+        q, p = [], []
+        for k in range(a.rounds):
+            order = ("quire", "peer") if k % 2 == 0 else ("peer", "quire")
+            for who in order:
+                if who == "quire":
+                    q.append(run_scenario(stack, a, sc, raw))
+                elif not missing.get(sc):
+                    p.append(run_scenario(stack, a, sc, raw, target=peer))
+        pairs.append({"scenario": sc, "quire": q, "peer": p, "missing": missing.get(sc)})
+
+    for sc in [s for s in a.scenarios if s not in WRITERS]:
+        pair(sc)
+    if not a.no_limits:
+        for lim in need:
+            limits.append(run_limit(stack, a, lim, stmtsql, raw, when="after"))
+    if "d" in a.scenarios:
+        pair("d")
+        info["durability"] = durability_check(stack)
+    for sc in [s for s in a.scenarios if s in NO_RATE_LIMIT]:
+        stack.app_restart(rate_limit=0)
+        pair(sc)
+        stack.app_restart()
+    if "f" in a.scenarios:
+        info["hash_alone"] = run_hash_alone(stack, a, pwhash, raw)
+        info["hash_impls"] = hash_impls(peer, a, pwhash, raw)
+    pairs.sort(key=lambda x: x["scenario"])
+    return peer_report(a, info, limits, pairs)
+
+
+def _mean(xs):
+    xs = [x for x in xs if x is not None]
+    return sum(xs) / len(xs) if xs else None
+
+
+def side(runs):
+    """The mean of a side's rounds: req/s, p50, p99, RSS, CPU per request."""
+    if not runs:
+        return None
+    out = {"rps": _mean([r["wrk"]["rps"] for r in runs]),
+           "p50": _mean([r["wrk"]["p50_us"] for r in runs]),
+           "p99": _mean([r["wrk"]["p99_us"] for r in runs]),
+           "rss": max(r["meas"]["rss"]["total_max"] for r in runs),
+           "rss_workers": max(r["meas"]["rss"]["workers_sum_max"] for r in runs),
+           "rss_web": max(r["meas"]["rss"]["web"] for r in runs),
+           "non2xx": sum(r["wrk"]["non2xx"] for r in runs),
+           "errors": sum(r["wrk"]["errors"] for r in runs),
+           "rounds": [r["wrk"]["rps"] for r in runs]}
+    for g in ("workers", "web", "postgres", "loadgen"):
+        us = [1e6 * r["meas"]["cpu"][g] / r["wrk"]["requests"] for r in runs if r["wrk"]["requests"]]
+        out["cpu_" + g] = _mean(us) or 0.0
+    return out
+
+
+def _x(v, fmt="%.2f"):
+    return "–" if v is None else fmt % v
+
+
+def peer_report(a, info, limits, pairs):
+    results = [r for p in pairs for r in p["quire"] + p["peer"]]
+    noisy = noise_of([("limit %s %s" % (l["limit"], l["when"]), l) for l in limits] +
+                     [("%s %s" % ("peer" if r["peer"] else "quire", r["scenario"]), r) for r in results] +
+                     ([("hash alone", info["hash_alone"])] if info.get("hash_alone") else []),
+                     info["load0"])
+    ps = info["peer_seed"]
+    head = "## %s — %s — quire (%d workers, %s) vs the peer (Bun %s) — %d rounds%s%s" % (
+        info["date"], info["rev"], a.workers, a.web, info.get("bun", "?"), a.rounds,
+        " — quick" if a.quick else "", " — NOISY" if noisy else "")
+    L = [head, ""]
+    L.append("- machine: %d CPUs, %s; load average %s before the stack came up"
+             % (NCPU, info["cpu_model"], info["load0"]))
+    L.append("- quire: PostgreSQL primary + streaming replica, %d workers under spawn-fcgi, %s in front; "
+             "the peer (`scripts/bench --peer`, from %s): one Bun process (Elysia, Better-Auth with the "
+             "bearer plugin, Drizzle over two node-postgres pools of 20), its own database `%s` on the same "
+             "primary and replica, as role postgres. Both seeded through their own API with the same shape: "
+             "%d users, %d published posts"
+             % (a.workers, a.web, os.path.relpath(a.peer_src, ROOT), peerlib.PEER_DB, ps["users"], ps["posts"]))
+    L.append("- passwords: quire hashes with libsodium Argon2id, m=%d MiB t=%d p=1 (include/auth.h); the peer "
+             "with Bun.password, whose own cost is %s and is not settable by environment; %s"
+             % (info["hash_alone"]["memlimit"] // (1024 * 1024) if info.get("hash_alone") else 19,
+                info["hash_alone"]["opslimit"] if info.get("hash_alone") else 2, ps["native_hash"],
+                "its stored hashes were rewritten at quire's cost (%s, made by bench/pwhash.c; "
+                "Bun.password.verify reads the cost from the hash), so f costs the same hash on both"
+                % ps["hash"] if a.peer_hash == "quire" else "its hashes were kept at that cost (--peer-hash native)"))
+    L.append("- load: wrk -t%d -c%d --latency on both, %d s after a %d s warm-up; each scenario %d runs a side, "
+             "alternating quire and the peer (ABBA: quire first in odd rounds); req/s, p50, p99: the mean of "
+             "a side's runs; RSS: the largest VmRSS sampled every 0.5 s, quire = the sum of its workers "
+             "and the web server (what serves HTTP), the peer = its Bun process; PostgreSQL in neither. "
+             "f and h run with quire's rate limit off (the peer has none)"
+             % (a.threads, a.connections, a.duration, a.warmup, a.rounds))
+    dur = info.get("durability")
+    if dur:
+        ok = dur["created"] == dur["before"] == dur["after"]
+        L.append("- durability (quire, every 201 of POST /posts): %d answered 201, %d rows in the primary, %d after "
+                 "killing it (`pg_ctl stop -m immediate`) and starting it again%s"
+                 % (dur["created"], dur["before"], dur["after"], "" if ok else " — **MISMATCH**"))
+    if noisy:
+        L.append("- **noisy run — these figures are not a result:** " + "; ".join(noisy))
+        L += ["", "<details><summary>figures of the noisy run (not a result)</summary>", ""]
+    L += ["| scenario | quire req/s | peer req/s | quire ÷ peer | quire p50 / p99 ms | peer p50 / p99 ms | "
+          "p99 quire ÷ peer | RSS quire MiB (workers + %s) | RSS peer MiB | peer ÷ quire RSS | non-2xx quire / peer |"
+          % a.web, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    S = {}
+    for p in pairs:
+        q, r = side(p["quire"]), side(p["peer"])
+        S[p["scenario"]] = (q, r)
+        title = "%s: %s" % (p["scenario"], SCENARIOS[p["scenario"]][0])
+        if r is None:
+            L.append("| %s | %.0f | %s | – | %s / %s | – | – | %s (%s + %s) | – | – | %d / – |" % (
+                title, q["rps"], p["missing"] or "not run", ms(q["p50"]), ms(q["p99"]), mib(q["rss"]),
+                mib(q["rss_workers"]), mib(q["rss_web"]), q["non2xx"] + q["errors"]))
+            continue
+        L.append("| %s | %.0f | %.0f | **%.2f** | %s / %s | %s / %s | %s | %s (%s + %s) | %s | %s | %d / %d |" % (
+            title, q["rps"], r["rps"], q["rps"] / r["rps"] if r["rps"] else 0, ms(q["p50"]), ms(q["p99"]),
+            ms(r["p50"]), ms(r["p99"]), _x(q["p99"] / r["p99"] if r["p99"] else None), mib(q["rss"]),
+            mib(q["rss_workers"]), mib(q["rss_web"]), mib(r["rss"]), _x(r["rss"] / q["rss"] if q["rss"] else None, "%.1f"),
+            q["non2xx"] + q["errors"], r["non2xx"] + r["errors"]))
+    L.append("")
+    L += ["CPU per request (µs, the mean of the runs; quire's web server apart):", "",
+          "| scenario | quire workers | quire %s | quire postgres | quire total | peer (Bun) | peer postgres | peer total | wrk per request quire / peer |" % a.web,
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for sc, (q, r) in sorted(S.items()):
+        qt = q["cpu_workers"] + q["cpu_web"] + q["cpu_postgres"]
+        if r:
+            rt = r["cpu_workers"] + r["cpu_postgres"]
+            L.append("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f / %.0f |" % (
+                sc, q["cpu_workers"], q["cpu_web"], q["cpu_postgres"], qt, r["cpu_workers"], r["cpu_postgres"], rt,
+                q["cpu_loadgen"], r["cpu_loadgen"]))
+        else:
+            L.append("| %s | %.0f | %.0f | %.0f | %.0f | – | – | – | %.0f / – |" % (
+                sc, q["cpu_workers"], q["cpu_web"], q["cpu_postgres"], qt, q["cpu_loadgen"]))
+    L.append("")
+    fq = S.get("f", (None, None))
+    hl = hash_alone_line(info, fq[0]["rps"] if fq[0] else None, fq[1]["rps"] if fq[1] else None,
+                         fq[0]["cpu_workers"] + fq[0]["cpu_web"] + fq[0]["cpu_postgres"] if fq[0] else None)
+    if hl:
+        L += [hl, ""]
+    hi = info.get("hash_impls")
+    if hi and hi["sodium"]:
+        L += ["- the same hash (quire's cost) verified on one core, %d × %d s each, alternating: libsodium "
+              "(quire's, bench/pwhash.c) %.1f/s, Bun.password (the peer's, bench/peer_hash.ts) %.1f/s: Bun's "
+              "implementation is %.2f× as fast, which f's quire ÷ peer inherits" % (
+                  a.rounds, hi["secs"], hi["sodium"], hi["bun"], hi["bun"] / hi["sodium"]), ""]
+    L += targets_table(S, info)
+    L += ["<details><summary>every run (req/s, in the order run)</summary>", ""]
+    for p in pairs:
+        L.append("- %s: quire %s; peer %s" % (
+            p["scenario"], ", ".join("%.0f" % r["wrk"]["rps"] for r in p["quire"]),
+            ", ".join("%.0f" % r["wrk"]["rps"] for r in p["peer"]) or
+            (p["missing"] or "–").replace("peer: ", "")))
+    if limits:
+        L.append("- limits (pgbench on the replica, quire's SQL): " + "; ".join(
+            "%s %s %.0f tx/s" % (l["limit"], l["when"], l["tps"]) for l in limits))
+    L += ["", "</details>", ""]
+    if noisy:
+        L += ["</details>", ""]
+    return "\n".join(L) + "\n", noisy
+
+
+def targets_table(S, info):
+    """Issue #23's targets, as ratios within this run."""
+    def ratio(sc, key="rps", inv=False):
+        q, r = S.get(sc, (None, None))
+        if not q or not r or not r[key] or not q[key]:
+            return None
+        return r[key] / q[key] if inv else q[key] / r[key]
+
+    rows = []
+
+    def add(name, v, ok, fmt="%.2f×"):
+        rows.append("| %s | %s | %s |" % (name, "–" if v is None else fmt % v,
+                                           "not measured" if v is None else ("met" if ok(v) else "**NOT met**")))
+
+    add("a GET /posts/:id ≥ 3× the peer", ratio("a"), lambda v: v >= 3)
+    add("b GET /posts?limit=20 ≥ 3×", ratio("b"), lambda v: v >= 3)
+    add("d POST /posts ≥ 3×", ratio("d"), lambda v: v >= 3)
+    add("p99 of a ≤ ⅓ of the peer's", ratio("a", "p99"), lambda v: v <= 1 / 3.0)
+    add("p99 of d ≤ ⅓ of the peer's", ratio("d", "p99"), lambda v: v <= 1 / 3.0)
+    add("e GET /health ≥ 0.6× the peer", ratio("e"), lambda v: v >= 0.6)
+    h = info.get("hash_alone")
+    fq = S.get("f", (None, None))[0]
+    add("f POST /auth/login within 10 % of the Argon2id cost alone",
+        fq["rps"] / h["per_s"] if fq and h and h["per_s"] else None, lambda v: v >= 0.9, "%.2f of hash-alone")
+    add("c GET /auth/me (no target; the issue's figure 10.9×)", ratio("c"), lambda v: True)
+    add("memory: the peer's RSS over quire's in a (the issue's figure 6.6×)", ratio("a", "rss", inv=True),
+        lambda v: True, "%.1f×")
+    rows.append("| every worker's memory flat in a 5-minute soak with the new flows | `scripts/bench --soak 300` "
+                "(its own section) | not part of this run |")
+    return ["| target (issue #23) | this run | |", "|---|---:|---|"] + rows + [""]
 
 
 if __name__ == "__main__":

@@ -27,6 +27,15 @@ enum qerr	 account_create(struct req *, const char *name, const char *email,
 int		 account_abort(struct req *, enum qerr e, char *hash, size_t hashsz);
 
 /*
+ * Re-authentication (API.md): checks the password pw[0..n) against the
+ * stored hash of user_id, on the primary. Returns 0 when it matches, or
+ * the answer's status: 403 when it does not (no password at all, as for
+ * an imported OAuth-only user, matches nothing), else the error's.
+ */
+int		 account_reauth(struct req *, const char *user_id, const char *pw,
+		    size_t n);
+
+/*
  * Every path that ends sessions of a user (logout, revoking one or the
  * others, an admin's revocation, a ban, a password change or reset, a
  * deletion) calls this once, after the statement or transaction that

@@ -12,7 +12,8 @@
 #define CONF_MAX_ORIGINS	32
 #define CONF_MAX_PROXIES	32
 #define CONF_MAX_REPLICAS	8
-#define CONF_KEY_BYTES		32	/* QUIRE_POSITION_KEY, decoded */
+#define CONF_KEY_BYTES		32	/* QUIRE_POSITION_KEY, QUIRE_SECRET_KEY, decoded */
+#define CONF_ISSUER_MAX		64	/* QUIRE_TOTP_ISSUER, bytes */
 
 enum log_level {
 	LVL_DEBUG,
@@ -61,6 +62,13 @@ struct conf {
 	char		*mail_storage;		/* owns the mail strings */
 	long		 session_max_age;	/* seconds from creation, however extended */
 	long		 audit_retention_days;	/* quirectl prune */
+	/*
+	 * Two-factor authentication (totp.h): QUIRE_SECRET_KEY seals the
+	 * TOTP secrets at rest; without it the 2FA routes answer 503.
+	 */
+	int		 has_secret_key;
+	unsigned char	 secret_key[CONF_KEY_BYTES];
+	char		*totp_issuer;		/* QUIRE_TOTP_ISSUER, in storage */
 };
 
 /* Defaults and bounds that `quirectl prune` applies as the app does. */
@@ -99,6 +107,14 @@ void		 conf_free(struct conf *);
 typedef enum qerr (*conf_env_fn)(conf_getter get, void *garg, void *arg);
 enum qerr	 conf_env_with(conf_env_fn fn, void *arg, char *err,
 		    size_t errsz) QUIRE_WUR;
+
+/*
+ * Decodes s, base64 (standard alphabet, padded or not), into key
+ * (CONF_KEY_BYTES). Returns 0, or -1 when s is not base64 or does not
+ * hold exactly CONF_KEY_BYTES bytes; *got (may be NULL) is then the
+ * number of bytes it decodes to, or 0 when it is not base64.
+ */
+int		 conf_key_decode(const char *s, unsigned char *key, size_t *got);
 
 /* 1 when origin is exactly one of the allowed origins. */
 int		 conf_origin_allowed(const struct conf *, const char *origin);

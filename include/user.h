@@ -9,7 +9,7 @@
 #include "fmt.h"
 #include "jw.h"
 
-#define USER_NCOLS	11
+#define USER_NCOLS	12
 
 struct user {
 	const char	*id;		/* borrowed from the PGresult */
@@ -23,12 +23,13 @@ struct user {
 	int		 banned;	/* a ban in force (an expired one is none) */
 	const char	*ban_reason;	/* NULL when none */
 	char		 ban_expires_at[FMT_TS_LEN + 1];	/* "" when none */
+	int		 two_factor_enabled;
 };
 
 /*
  * Who is looking (API.md "Resources", "Bans"): anyone else sees the
- * public view; the user themself adds email and emailVerified; an admin
- * adds the ban's fields as well.
+ * public view; the user themself adds email, emailVerified and
+ * twoFactorEnabled; an admin adds the ban's fields as well.
  */
 enum user_view {
 	USER_VIEW_PUBLIC,

@@ -20,7 +20,14 @@ enum ftype {
 	FT_ROLE,
 	FT_BOOL,
 	FT_TOKEN,	/* a mailed one-time token: base64url of 32 bytes */
-	FT_INT		/* a JSON integer within [min, max] */
+	FT_INT,		/* a JSON integer within [min, max] */
+	FT_OTP,		/* a one-time code: exactly TOTP_DIGITS ASCII digits */
+	/*
+	 * Any string, checked by the handler alone (a 2FA challenge, a
+	 * backup code: a wrong one is 401, never 400). One holding NUL is
+	 * kept cut at it, with len the length sent: strlen(s) != len.
+	 */
+	FT_OPAQUE
 };
 
 #define F_REQUIRED	0x01
@@ -69,6 +76,10 @@ enum { RESET_TOKEN, RESET_PASSWORD, RESET__MAX };
 enum { VERIFY_TOKEN, VERIFY__MAX };
 enum { POST_TITLE, POST_CONTENT, POST_PUBLISHED, POST__MAX };
 enum { BAN_REASON, BAN_EXPIRES_IN, BAN__MAX };
+enum { TFA_SETUP_PASSWORD, TFA_SETUP__MAX };
+enum { TFA_ENABLE_CODE, TFA_ENABLE__MAX };
+enum { TFA_DISABLE_PASSWORD, TFA_DISABLE_CODE, TFA_DISABLE_BACKUP, TFA_DISABLE__MAX };
+enum { TFA_VERIFY_CHALLENGE, TFA_VERIFY_CODE, TFA_VERIFY_BACKUP, TFA_VERIFY__MAX };
 
 extern const struct body_spec body_signup;
 extern const struct body_spec body_login;
@@ -80,6 +91,10 @@ extern const struct body_spec body_forgot;
 extern const struct body_spec body_reset;
 extern const struct body_spec body_verify;
 extern const struct body_spec body_ban;
+extern const struct body_spec body_2fa_setup;
+extern const struct body_spec body_2fa_enable;
+extern const struct body_spec body_2fa_disable;
+extern const struct body_spec body_2fa_verify;
 
 /*
  * 1 when a PATCH /users/:id body (fields f) changes the caller's own

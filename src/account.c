@@ -46,6 +46,23 @@ account_abort(struct req *r, enum qerr e, char *hash, size_t hashsz)
 	return resp_qerr(r, e);
 }
 
+int
+account_reauth(struct req *r, const char *user_id, const char *pw, size_t n)
+{
+	PGresult	*res;
+	const char	*params[1], *hash;
+	enum qerr	 e;
+
+	params[0] = user_id;
+	if ((e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_HASH, params, &res)) != QERR_OK)
+		return resp_qerr(r, e);
+	hash = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ?
+	    PQgetvalue(res, 0, 0) : NULL;
+	if (auth_password_verify(hash, pw, n) == AUTH_PW_NO)
+		return resp_error(r, ERR_FORBIDDEN, "Current password is wrong");
+	return 0;
+}
+
 void
 account_sessions_ended(struct req *r, const char *user_id)
 {

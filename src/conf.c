@@ -223,20 +223,76 @@ conf_mail(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 	return QERR_OK;
 }
 
+int
+conf_key_decode(const char *s, unsigned char *key, size_t *got)
+{
+	/* Room for more than a key, to say how long a wrong one is. */
+	unsigned char	 bin[3 * CONF_KEY_BYTES];
+	size_t		 n, len;
+	int		 ok;
+
+	len = strlen(s);
+	n = 0;
+	ok = sodium_base642bin(bin, sizeof(bin), s, len, NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) == 0 ||
+	    sodium_base642bin(bin, sizeof(bin), s, len, NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0;
+	if (got != NULL)
+		*got = ok ? n : 0;
+	ok = ok && n == CONF_KEY_BYTES;
+	if (ok && key != NULL)
+		memcpy(key, bin, CONF_KEY_BYTES);
+	sodium_memzero(bin, sizeof(bin));
+	return ok ? 0 : -1;
+}
+
 /* 1 when s is base64 (standard, padded or not) of exactly 32 bytes. */
 static int
 key_ok(const char *s)
 {
-	unsigned char	 bin[CONF_KEY_BYTES + 1];
-	size_t		 n;
-	int		 ok;
 
-	ok = sodium_base642bin(bin, sizeof(bin), s, strlen(s), NULL, &n, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) == 0 ||
-	    sodium_base642bin(bin, sizeof(bin), s, strlen(s), NULL, &n, NULL,
-	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0;
-	sodium_memzero(bin, sizeof(bin));
-	return ok && n == CONF_KEY_BYTES;
+	return conf_key_decode(s, NULL, NULL) == 0;
+}
+
+/*
+ * QUIRE_SECRET_KEY and QUIRE_TOTP_ISSUER (API.md "Two-factor
+ * authentication"). A key that is set but wrong refuses the start: a
+ * typo must not silently turn 2FA off. Returns the issuer to keep, or
+ * NULL with err.
+ */
+static const char *
+conf_two_factor(struct conf *c, conf_getter get, void *arg, char *err,
+    size_t errsz)
+{
+	const char	*key, *iss;
+	size_t		 got, i;
+
+	if ((key = get("QUIRE_SECRET_KEY", arg)) != NULL && *key != '\0') {
+		if (conf_key_decode(key, c->secret_key, &got) == -1) {
+			if (got == 0)
+				snprintf(err, errsz, "QUIRE_SECRET_KEY must be "
+				    "32 bytes in base64 (openssl rand -base64 "
+				    "32); it is not base64");
+			else
+				snprintf(err, errsz, "QUIRE_SECRET_KEY must be "
+				    "32 bytes in base64 (openssl rand -base64 "
+				    "32); it decodes to %zu bytes", got);
+			return NULL;
+		}
+		c->has_secret_key = 1;
+	}
+	if ((iss = get("QUIRE_TOTP_ISSUER", arg)) == NULL || *iss == '\0')
+		iss = "quire";
+	/* The app shows "issuer:email"; a colon there would split it wrong. */
+	for (i = 0; iss[i] != '\0'; i++)
+		if ((unsigned char)iss[i] < 0x20 || iss[i] == 0x7f || iss[i] == ':')
+			break;
+	if (iss[i] != '\0' || i > CONF_ISSUER_MAX) {
+		snprintf(err, errsz, "QUIRE_TOTP_ISSUER must be at most %d bytes, "
+		    "without colons or control characters", CONF_ISSUER_MAX);
+		return NULL;
+	}
+	return iss;
 }
 
 /* Splits a comma list in place into out[], trimming blanks. */
@@ -269,7 +325,7 @@ split_list(char *s, char **out, size_t max)
 enum qerr
 conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 {
-	const char	*v, *prim, *repl, *orig, *prox, *shmp, *wsa, *pkey;
+	const char	*v, *prim, *repl, *orig, *prox, *shmp, *wsa, *pkey, *iss;
 	size_t		 i, total, o;
 	long		 l;
 	int		 n;
@@ -339,9 +395,14 @@ conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 		return QERR_INVAL;
 	}
 
+	if ((iss = conf_two_factor(c, get, arg, err, errsz)) == NULL) {
+		sodium_memzero(c->secret_key, sizeof(c->secret_key));
+		return QERR_INVAL;
+	}
+
 	/* One allocation holds every string; conf_free frees it. */
 	total = strlen(prim) + strlen(repl) + strlen(orig) + strlen(prox) +
-	    strlen(shmp) + strlen(wsa) + strlen(pkey) + 7;
+	    strlen(shmp) + strlen(wsa) + strlen(pkey) + strlen(iss) + 8;
 	if ((c->storage = mem_malloc(total)) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return QERR_NOMEM;
@@ -358,6 +419,7 @@ conf_parse(struct conf *c, conf_getter get, void *arg, char *err, size_t errsz)
 	COPY(c->shm_path, shmp);
 	COPY(c->web_server_addrs, wsa);
 	COPY(c->position_key, pkey);
+	COPY(c->totp_issuer, iss);
 	{
 		char	*r, *o2, *x;
 
@@ -500,6 +562,8 @@ conf_free(struct conf *c)
 
 	mem_free(c->storage);
 	c->storage = NULL;
+	sodium_memzero(c->secret_key, sizeof(c->secret_key));
+	c->has_secret_key = 0;
 	mem_free(c->mail_storage);
 	c->mail_storage = NULL;
 }

@@ -65,7 +65,7 @@ ctl_prune(PGconn *c)
 {
 	const char	*params[2];
 	char		 age[24], days[24], batch[24];
-	long		 max_age, retention, ns, nt, na, nr;
+	long		 max_age, retention, ns, nt, na, nr, nc;
 
 	if (env_long("QUIRE_SESSION_MAX_AGE", CONF_SESSION_MAX_AGE_DEF, 1,
 	    CONF_SESSION_MAX_AGE_MAX, &max_age) == -1 ||
@@ -75,7 +75,7 @@ ctl_prune(PGconn *c)
 	snprintf(age, sizeof(age), "%ld", max_age);
 	snprintf(days, sizeof(days), "%ld", retention);
 	snprintf(batch, sizeof(batch), "%d", CTL_PRUNE_BATCH);
-	ns = nt = na = nr = 0;
+	ns = nt = na = nr = nc = 0;
 	params[0] = age;
 	params[1] = batch;
 	if (batches(c, STMT_PRUNE_SESSIONS, params, &ns) == -1)
@@ -87,15 +87,19 @@ ctl_prune(PGconn *c)
 	params[1] = batch;
 	if (batches(c, STMT_PRUNE_AUDIT, params, &na) == -1)
 		goto fail;
+	params[0] = batch;
+	if (batches(c, STMT_PRUNE_CHALLENGES, params, &nc) == -1)
+		goto fail;
 	/* One statement: the table holds a row per address and email a minute. */
 	if (batches(c, STMT_RATE_PURGE, NULL, &nr) == -1)
 		goto fail;
 	printf("pruned: %ld sessions, %ld one-time tokens, %ld audit rows "
-	    "older than %ld days, %ld rate-limit windows\n", ns, nt, na,
-	    retention, nr);
+	    "older than %ld days, %ld rate-limit windows, %ld 2FA challenges\n",
+	    ns, nt, na, retention, nr, nc);
 	return 0;
 fail:
 	printf("pruned before the error: %ld sessions, %ld one-time tokens, "
-	    "%ld audit rows, %ld rate-limit windows\n", ns, nt, na, nr);
+	    "%ld audit rows, %ld rate-limit windows, %ld 2FA challenges\n",
+	    ns, nt, na, nr, nc);
 	return 1;
 }

@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "db.h"
+#include "h_2fa.h"
 #include "h_auth.h"
 #include "limit.h"
 #include "outbox.h"
@@ -26,13 +27,8 @@
 /* Bytes of User-Agent kept with a session (GET /auth/sessions shows it). */
 #define SESSION_UA_MAX	256
 
-/*
- * Creates a session for user_id and its audit row (action: signup or
- * login), in one statement. Writes the token into token and the expiry
- * into expires. Returns QERR_OK or the database error.
- */
-static enum qerr
-session_create(struct req *r, const char *user_id, enum audit_action action,
+enum qerr
+h_auth_session_create(struct req *r, const char *user_id, enum audit_action action,
     char *token, char *expires)
 {
 	PGresult	*res;
@@ -71,9 +67,8 @@ session_create(struct req *r, const char *user_id, enum audit_action action,
 	return ryw_caller(r, hash);
 }
 
-/* The answer of signup and login: {user, token, expiresAt} and the cookie. */
-static int
-session_answer(struct req *r, int status, const struct user *u,
+int
+h_auth_session_answer(struct req *r, int status, const struct user *u,
     const char *token, const char *expires)
 {
 	struct jw	 w;
@@ -135,14 +130,14 @@ login_imported(struct req *r, const struct user *u, const char *account_id)
 	if ((e = db_begin(r)) != QERR_OK ||
 	    (e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_REHASH, params,
 	    &res)) != QERR_OK ||
-	    (e = session_create(r, u->id, AUDIT_LOGIN, token, expires)) != QERR_OK ||
+	    (e = h_auth_session_create(r, u->id, AUDIT_LOGIN, token, expires)) != QERR_OK ||
 	    (e = db_commit(r)) != QERR_OK) {
 		db_rollback(r);
 		sodium_memzero(hash, sizeof(hash));
 		return resp_qerr(r, e);
 	}
 	sodium_memzero(hash, sizeof(hash));
-	return session_answer(r, 200, u, token, expires);
+	return h_auth_session_answer(r, 200, u, token, expires);
 }
 
 int
@@ -165,13 +160,13 @@ h_auth_signup(struct req *r)
 	if ((e = db_begin(r)) != QERR_OK ||
 	    (e = account_create(r, f[SIGNUP_NAME].s, f[SIGNUP_EMAIL].s, "user",
 	    hash, &u)) != QERR_OK ||
-	    (e = session_create(r, u.id, AUDIT_SIGNUP, token, expires)) != QERR_OK ||
+	    (e = h_auth_session_create(r, u.id, AUDIT_SIGNUP, token, expires)) != QERR_OK ||
 	    (r->conf->verify_on_signup &&
 	    (e = outbox_link_by_id(r, OUTBOX_VERIFY, u.id, 0)) != QERR_OK) ||
 	    (e = db_commit(r)) != QERR_OK)
 		return account_abort(r, e, hash, sizeof(hash));
 	sodium_memzero(hash, sizeof(hash));
-	return session_answer(r, 201, &u, token, expires);
+	return h_auth_session_answer(r, 201, &u, token, expires);
 }
 
 /*
@@ -235,9 +230,13 @@ h_auth_login(struct req *r)
 		login_failed(r, u.id);
 		return resp_error(r, ERR_FORBIDDEN, "Email not verified");
 	}
-	if (ok == AUTH_PW_SCRYPT)
+	/* With 2FA the session waits for the code: the rehash goes alone. */
+	if (ok == AUTH_PW_SCRYPT && !u.two_factor_enabled)
 		return login_imported(r, &u, PQgetvalue(res, 0, USER_NCOLS));
-	/* A cheaper cost than today's, or a hash from before NFKC. */
+	/*
+	 * A cheaper cost than today's, a hash from before NFKC, or (2FA on)
+	 * Better-Auth's scrypt, which never passes for Argon2id.
+	 */
 	if ((ok == AUTH_PW_LEGACY || auth_password_needs_rehash(hash)) &&
 	    auth_password_hash(newhash, f[LOGIN_PASSWORD].s,
 	    f[LOGIN_PASSWORD].len) == 0) {
@@ -247,12 +246,15 @@ h_auth_login(struct req *r)
 			log_msg(LVL_WARN, r->in.reqid, "password rehash failed");
 		sodium_memzero(newhash, sizeof(newhash));
 	}
+	/* The right password is half of it: a challenge, no session yet. */
+	if (u.two_factor_enabled)
+		return h_2fa_challenge(r, &u);
 	params[0] = u.id;
 	if (db_exec(r, DB_PRIMARY, STMT_SESSIONS_PURGE_USER, params, &ures) != QERR_OK)
 		log_msg(LVL_WARN, r->in.reqid, "expired session sweep failed");
-	if ((e = session_create(r, u.id, AUDIT_LOGIN, token, expires)) != QERR_OK)
+	if ((e = h_auth_session_create(r, u.id, AUDIT_LOGIN, token, expires)) != QERR_OK)
 		return resp_qerr(r, e);
-	return session_answer(r, 200, &u, token, expires);
+	return h_auth_session_answer(r, 200, &u, token, expires);
 }
 
 int

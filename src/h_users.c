@@ -110,19 +110,8 @@ static int
 reauth(struct req *r, const char *user_id)
 {
 	const struct fieldval	*cp = &r->fields[USER_CURRENT_PASSWORD];
-	PGresult		*res;
-	const char		*params[1], *hash;
-	enum qerr		 e;
 
-	params[0] = user_id;
-	if ((e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_HASH, params, &res)) != QERR_OK)
-		return resp_qerr(r, e);
-	hash = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ?
-	    PQgetvalue(res, 0, 0) : NULL;
-	/* No password (an imported OAuth-only user): nothing can match. */
-	if (auth_password_verify(hash, cp->s, cp->len) == AUTH_PW_NO)
-		return resp_error(r, ERR_FORBIDDEN, "Current password is wrong");
-	return 0;
+	return account_reauth(r, user_id, cp->s, cp->len);
 }
 
 int

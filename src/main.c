@@ -45,6 +45,7 @@
 #include "ryw.h"
 #include "sesscache.h"
 #include "shm.h"
+#include "totp.h"
 #include "waiter.h"
 
 #define OUT_KEEP	(64 * 1024)
@@ -616,6 +617,14 @@ main(int argc, char *argv[])
 		log_msg(LVL_ERROR, NULL, "cannot set up the read position key");
 		return 1;
 	}
+	/* Once, before the workers fork: each inherits liboath ready. */
+	if (totp_init() == -1) {
+		log_msg(LVL_ERROR, NULL, "liboath failed to initialise");
+		return 1;
+	}
+	if (!conf.has_secret_key)
+		log_msg(LVL_INFO, NULL, "QUIRE_SECRET_KEY is not set: "
+		    "two-factor authentication answers 503");
 	if (!pos_shared_key() && conf.nreplicas > 0)
 		log_msg(LVL_INFO, NULL, "QUIRE_POSITION_KEY is not set: read "
 		    "positions (Quire-Read-After) verify on this host only; "

@@ -4,7 +4,8 @@
  * promotes) an admin user, reading the password from stdin; mail-worker
  * delivers the mail outbox (mailworker.c); import-better-auth copies a
  * Better-Auth database in (ctl_import.c); prune deletes what has expired
- * (ctl_prune.h).
+ * (ctl_prune.h); rotate-secret-key re-encrypts the TOTP secrets under a
+ * new QUIRE_SECRET_KEY (ctl_rotate.h).
  */
 #include "config.h"
 
@@ -21,6 +22,7 @@
 #include "auth.h"
 #include "ctl_import.h"
 #include "ctl_prune.h"
+#include "ctl_rotate.h"
 #include "email.h"
 #include "fmt.h"
 #include "mailworker.h"
@@ -635,12 +637,15 @@ usage(FILE *f)
 	    "[--backoff-min S] [--backoff-max S]\n"
 	    "       quirectl [--url URL] import-better-auth --from CONNINFO [--dry-run] [--strict]\n"
 	    "       quirectl [--url URL] prune\n"
+	    "       quirectl [--url URL] rotate-secret-key --old KEY --new KEY\n"
 	    "The database is QUIRE_PRIMARY_URL unless --url is given.\n"
 	    "import-better-auth copies users, passwords and posts from a Better-Auth\n"
 	    "database (libpq CONNINFO, read-only) in one transaction; run again, it\n"
 	    "imports only what is new. --dry-run: roll back at the end. --strict: any\n"
 	    "refused row rolls everything back. Exit 0: all imported or already there;\n"
-	    "3: some refused (with --strict: nothing written); 1: error, nothing written.\n");
+	    "3: some refused (with --strict: nothing written); 1: error, nothing written.\n"
+	    "rotate-secret-key re-encrypts every TOTP secret from the old QUIRE_SECRET_KEY\n"
+	    "to the new one (32 bytes, base64) in one transaction.\n");
 }
 
 int
@@ -655,9 +660,11 @@ main(int argc, char *argv[])
 		{ "from", required_argument, NULL, 'F' },
 		{ "dry-run", no_argument, NULL, 'D' },
 		{ "strict", no_argument, NULL, 'S' },
+		{ "old", required_argument, NULL, 'O' },
+		{ "new", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*url, *dir, *email, *name, *cmd, *from;
+	const char	*url, *dir, *email, *name, *cmd, *from, *oldkey, *newkey;
 	unsigned int	 iflags;
 	int		 ch;
 
@@ -665,7 +672,7 @@ main(int argc, char *argv[])
 	if ((cmd = command_word(argc, argv, longopts)) != NULL &&
 	    strcmp(cmd, "mail-worker") == 0)
 		return mailworker_main(argc, argv);
-	url = email = name = from = NULL;
+	url = email = name = from = oldkey = newkey = NULL;
 	iflags = 0;
 	if ((dir = getenv("QUIRE_SCHEMA_DIR")) == NULL)
 		dir = QUIRE_SCHEMA_DIR;
@@ -680,6 +687,8 @@ main(int argc, char *argv[])
 		case 'F': from = optarg; break;
 		case 'D': iflags |= CTL_IMPORT_DRY_RUN; break;
 		case 'S': iflags |= CTL_IMPORT_STRICT; break;
+		case 'O': oldkey = optarg; break;
+		case 'W': newkey = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -701,6 +710,16 @@ main(int argc, char *argv[])
 		if ((c = connect_primary(url)) == NULL)
 			return 1;
 		rc = ctl_prune(c);
+		PQfinish(c);
+		return rc;
+	}
+	if (strcmp(cmd, "rotate-secret-key") == 0) {
+		PGconn	*c;
+		int	 rc;
+
+		if ((c = connect_primary(url)) == NULL)
+			return 1;
+		rc = ctl_rotate(c, oldkey, newkey);
 		PQfinish(c);
 		return rc;
 	}

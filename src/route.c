@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "h_2fa.h"
 #include "h_account.h"
 #include "h_admin.h"
 #include "h_auth.h"
@@ -50,6 +51,12 @@ const struct route routes[] = {
 	{ METHOD_POST,	"/users/:id/ban",	ROUTE_ADMIN,	&body_ban,	h_admin_ban },
 	{ METHOD_DELETE, "/users/:id/ban",	ROUTE_ADMIN,	NULL,		h_admin_unban },
 	{ METHOD_GET,	"/audit",		ROUTE_ADMIN,	NULL,		h_admin_audit },
+	/* Two-factor authentication (issue #21) */
+	{ METHOD_POST,	"/auth/2fa/setup",	ROUTE_SESSION,	&body_2fa_setup, h_2fa_setup },
+	{ METHOD_POST,	"/auth/2fa/enable",	ROUTE_SESSION,	&body_2fa_enable, h_2fa_enable },
+	{ METHOD_POST,	"/auth/2fa/disable",	ROUTE_SESSION,	&body_2fa_disable, h_2fa_disable },
+	{ METHOD_POST,	"/auth/2fa/verify",	ROUTE_NONE,	&body_2fa_verify, h_2fa_verify },
+	{ METHOD_DELETE, "/users/:id/2fa",	ROUTE_ADMIN,	NULL,		h_2fa_admin_disable },
 };
 /* clang-format on */
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -20,7 +20,7 @@
 #define USER_COLS "u.id, u.name, u.email, u.email_verified, u.image, " \
 	"u.role, u.created_at, u.updated_at, " BAN_ACTIVE("u") ", CASE WHEN " \
 	BAN_ACTIVE("u") " THEN u.ban_reason END, CASE WHEN " BAN_ACTIVE("u") \
-	" THEN u.ban_expires_at END"
+	" THEN u.ban_expires_at END, u.two_factor_enabled"
 /*
  * A session of the row s that has not ended: neither its sliding expiry
  * nor its absolute age (param: QUIRE_SESSION_MAX_AGE in seconds) has
@@ -466,6 +466,107 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "at < now() - $1 * interval '1 day' LIMIT $2 FOR UPDATE SKIP LOCKED)",
 	    2, STMT_ADMIN },
 	/* --- end of issue #19's block --- */
+
+	/*
+	 * --- Two-factor authentication (issue #21) ---
+	 * The sealed secret travels as hex (totp.h: nonce, then box). Every
+	 * statement that reads it for a code check locks the user's row, so
+	 * two requests cannot both accept codes against one last step.
+	 */
+	/* $1 user id: 2FA on, the sealed secret or NULL, the last accepted step or NULL. */
+	[STMT_TFA_LOCK] = { "tfa_lock",
+	    "SELECT two_factor_enabled, encode(totp_secret, 'hex'), totp_last_step "
+	    "FROM users WHERE id = $1 FOR UPDATE", 1, STMT_WRITE },
+	/*
+	 * $1 user id, $2 sealed secret: a fresh secret that counts for
+	 * nothing until enable; replaces a pending one. No row: 2FA is on.
+	 */
+	[STMT_TFA_SETUP] = { "tfa_setup",
+	    "UPDATE users SET totp_secret = decode($2, 'hex'), totp_last_step = "
+	    "NULL WHERE id = $1 AND NOT two_factor_enabled RETURNING 1",
+	    2, STMT_WRITE },
+	/*
+	 * $1 user id, $2 the sealed secret the code was checked against (a
+	 * setup since then replaced it: no row), $3 the code's step, which
+	 * counts as accepted.
+	 */
+	[STMT_TFA_ENABLE] = { "tfa_enable",
+	    "UPDATE users AS u SET two_factor_enabled = true, totp_last_step = $3, "
+	    "updated_at = date_trunc('milliseconds', now()) WHERE u.id = $1 AND "
+	    "NOT u.two_factor_enabled AND u.totp_secret = decode($2, 'hex') "
+	    "RETURNING " USER_COLS, 3, STMT_WRITE },
+	/* $1 user id, $2 step: a code accepted; no row when not later than the last. */
+	[STMT_TFA_STEP] = { "tfa_step",
+	    "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND "
+	    "(totp_last_step IS NULL OR totp_last_step < $2) RETURNING 1",
+	    2, STMT_WRITE },
+	/*
+	 * $1 user id: 2FA off, its secret, backup codes and challenges gone.
+	 * Returns the user and whether 2FA was on; no row: no such user.
+	 */
+	[STMT_TFA_DISABLE] = { "tfa_disable",
+	    "WITH o AS (SELECT x.id, x.two_factor_enabled AS was FROM users x "
+	    "WHERE x.id = $1 FOR UPDATE), "
+	    "c AS (DELETE FROM two_factor_challenges WHERE user_id IN (SELECT id FROM o)), "
+	    "b AS (DELETE FROM two_factor_backup_codes WHERE user_id IN (SELECT id FROM o)) "
+	    "UPDATE users AS u SET two_factor_enabled = false, totp_secret = NULL, "
+	    "totp_last_step = NULL, updated_at = CASE WHEN u.two_factor_enabled "
+	    "THEN date_trunc('milliseconds', now()) ELSE u.updated_at END "
+	    "FROM o WHERE u.id = o.id RETURNING " USER_COLS ", o.was",
+	    1, STMT_WRITE },
+	[STMT_TFA_BACKUP_CLEAR] = { "tfa_backup_clear",
+	    "DELETE FROM two_factor_backup_codes WHERE user_id = $1", 1, STMT_WRITE },
+	/* $1 user id, $2 array of hex SHA-256 hashes */
+	[STMT_TFA_BACKUP_INSERT] = { "tfa_backup_insert",
+	    "INSERT INTO two_factor_backup_codes (user_id, code_hash) "
+	    "SELECT $1::uuid, h FROM unnest($2::text[]) h", 2, STMT_WRITE },
+	/* $1 user id, $2 hash: uses the code once; no row when used or unknown. */
+	[STMT_TFA_BACKUP_USE] = { "tfa_backup_use",
+	    "UPDATE two_factor_backup_codes SET used_at = now() WHERE user_id = $1 "
+	    "AND code_hash = $2 AND used_at IS NULL RETURNING 1", 2, STMT_WRITE },
+	/* $1 token hash, $2 user id, $3 lifetime in seconds */
+	[STMT_TFA_CHALLENGE_INSERT] = { "tfa_challenge_insert",
+	    "INSERT INTO two_factor_challenges (token_hash, user_id, expires_at) "
+	    "VALUES ($1, $2, date_trunc('milliseconds', now()) + $3 * interval "
+	    "'1 second') RETURNING expires_at", 3, STMT_WRITE },
+	/*
+	 * $1 token hash: the current email of the challenge's user, whatever
+	 * the challenge's state (the rate limit's key). On the primary.
+	 */
+	[STMT_TFA_CHALLENGE_PEEK] = { "tfa_challenge_peek",
+	    "SELECT u.email FROM two_factor_challenges c JOIN users u ON "
+	    "u.id = c.user_id WHERE c.token_hash = $1", 1, STMT_READ },
+	/*
+	 * $1 token hash, $2 attempts allowed: spends one attempt of a live
+	 * challenge, in a statement of its own so a wrong code still counts,
+	 * and returns its user. No row: unknown, expired, used or used up.
+	 */
+	[STMT_TFA_CHALLENGE_TRY] = { "tfa_challenge_try",
+	    "WITH c AS (UPDATE two_factor_challenges SET attempts = attempts + 1 "
+	    "WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() AND "
+	    "attempts < $2 RETURNING user_id) SELECT " USER_COLS " FROM users u "
+	    "JOIN c ON c.user_id = u.id", 2, STMT_WRITE },
+	/* $1 token hash: ends the challenge; no row when it died meanwhile. */
+	[STMT_TFA_CHALLENGE_USE] = { "tfa_challenge_use",
+	    "UPDATE two_factor_challenges SET used_at = now() WHERE token_hash = $1 "
+	    "AND used_at IS NULL AND expires_at > now() RETURNING 1", 1, STMT_WRITE },
+	/* quirectl prune. $1 batch: used or expired challenges. */
+	[STMT_PRUNE_CHALLENGES] = { "prune_challenges",
+	    "DELETE FROM two_factor_challenges WHERE token_hash IN (SELECT "
+	    "token_hash FROM two_factor_challenges WHERE used_at IS NOT NULL OR "
+	    "expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)", 1, STMT_ADMIN },
+	/*
+	 * quirectl rotate-secret-key: every sealed secret, locked until the
+	 * transaction re-encrypting them commits.
+	 */
+	[STMT_ROTATE_SECRETS] = { "rotate_secrets",
+	    "SELECT id, encode(totp_secret, 'hex') FROM users WHERE totp_secret "
+	    "IS NOT NULL ORDER BY id FOR UPDATE", 0, STMT_ADMIN },
+	/* $1 user id, $2 the secret sealed under the new key */
+	[STMT_ROTATE_SET] = { "rotate_set",
+	    "UPDATE users SET totp_secret = decode($2, 'hex') WHERE id = $1",
+	    2, STMT_ADMIN },
+	/* --- end of issue #21's block --- */
 
 	[STMT_MIG_LOCK] = { "mig_lock",
 	    "SELECT pg_advisory_xact_lock(7165188)", 0, STMT_ADMIN },

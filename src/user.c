@@ -28,6 +28,7 @@ user_from_row(struct user *u, const PGresult *res, int row, int c)
 	if (!PQgetisnull(res, row, c + 10) &&
 	    fmt_ts(u->ban_expires_at, PQgetvalue(res, row, c + 10)) == -1)
 		return -1;
+	u->two_factor_enabled = PQgetvalue(res, row, c + 11)[0] == 't';
 	return 0;
 }
 
@@ -45,6 +46,8 @@ user_json(struct jw *w, const struct user *u, enum user_view view)
 		jw_str(w, u->email);
 		jw_key(w, "emailVerified");
 		jw_bool(w, u->email_verified);
+		jw_key(w, "twoFactorEnabled");
+		jw_bool(w, u->two_factor_enabled);
 	}
 	jw_key(w, "image");
 	jw_str(w, u->image);

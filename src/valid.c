@@ -11,6 +11,7 @@
 #include "email.h"
 #include "fmt.h"
 #include "resp.h"
+#include "totp.h"
 #include "valid.h"
 
 static const struct field signup_fields[SIGNUP__MAX] = {
@@ -97,6 +98,65 @@ static const struct field ban_fields[BAN__MAX] = {
 	[BAN_EXPIRES_IN] = { "expiresInSeconds", FT_INT, 1, 315360000, F_NULLABLE },
 };
 const struct body_spec body_ban = { ban_fields, BAN__MAX, NULL };
+
+/*
+ * Two-factor authentication (API.md): code is 6 ASCII digits and
+ * backupCode any string; disable and verify take exactly one of them.
+ * currentPassword as in PATCH /users/:id: checked against the hash.
+ */
+static const struct field tfa_setup_fields[TFA_SETUP__MAX] = {
+	[TFA_SETUP_PASSWORD] = { "currentPassword", FT_PASSWORD, 1, 1024, F_REQUIRED },
+};
+const struct body_spec body_2fa_setup = { tfa_setup_fields, TFA_SETUP__MAX, NULL };
+
+static const struct field tfa_enable_fields[TFA_ENABLE__MAX] = {
+	[TFA_ENABLE_CODE] = { "code", FT_OTP, 0, 0, F_REQUIRED },
+};
+const struct body_spec body_2fa_enable = { tfa_enable_fields, TFA_ENABLE__MAX, NULL };
+
+/* One of code and backupCode, at field indexes code and code + 1. */
+static int
+one_code(struct req *r, const struct fieldval *f, size_t code)
+{
+
+	if (f[code].present && f[code + 1].present) {
+		resp_detail(r, "backupCode", "must not be sent with code");
+		return 1;
+	}
+	if (!f[code].present && !f[code + 1].present) {
+		resp_detail(r, "code", "is required (or backupCode)");
+		return 1;
+	}
+	return 0;
+}
+
+static int
+disable_code(struct req *r, const struct fieldval *f)
+{
+
+	return one_code(r, f, TFA_DISABLE_CODE);
+}
+
+static const struct field tfa_disable_fields[TFA_DISABLE__MAX] = {
+	[TFA_DISABLE_PASSWORD] = { "currentPassword", FT_PASSWORD, 1, 1024, F_REQUIRED },
+	[TFA_DISABLE_CODE] = { "code", FT_OTP, 0, 0, 0 },
+	[TFA_DISABLE_BACKUP] = { "backupCode", FT_OPAQUE, 0, 0, 0 },
+};
+const struct body_spec body_2fa_disable = { tfa_disable_fields, TFA_DISABLE__MAX, disable_code };
+
+static int
+verify_code(struct req *r, const struct fieldval *f)
+{
+
+	return one_code(r, f, TFA_VERIFY_CODE);
+}
+
+static const struct field tfa_verify_fields[TFA_VERIFY__MAX] = {
+	[TFA_VERIFY_CHALLENGE] = { "challenge", FT_OPAQUE, 0, 0, F_REQUIRED },
+	[TFA_VERIFY_CODE] = { "code", FT_OTP, 0, 0, 0 },
+	[TFA_VERIFY_BACKUP] = { "backupCode", FT_OPAQUE, 0, 0, 0 },
+};
+const struct body_spec body_2fa_verify = { tfa_verify_fields, TFA_VERIFY__MAX, verify_code };
 
 #define POST_FIELDS(req) \
 	[POST_TITLE] = { "title", FT_TEXT, 1, 200, (req) | F_TRIM }, \
@@ -192,6 +252,8 @@ type_name(enum ftype t)
 		return "must be \"user\" or \"admin\"";
 	case FT_INT:
 		return "must be a whole number";
+	case FT_OTP:
+		return "must be a string of 6 digits";
 	default:
 		return "must be a string";
 	}
@@ -216,7 +278,8 @@ check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
 			return NULL;
 		}
 		return f->type == FT_BOOL || f->type == FT_ROLE ||
-		    f->type == FT_INT ? type_name(f->type) : "must be a string";
+		    f->type == FT_INT || f->type == FT_OTP ?
+		    type_name(f->type) : "must be a string";
 	}
 	if (f->type == FT_INT) {
 		/* A JSON integer only: 1.0, 1e3 and "1" are not. */
@@ -239,6 +302,13 @@ check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
 		return type_name(f->type);
 	s = json_string_value(j);
 	n = json_string_length(j);
+	if (f->type == FT_OPAQUE) {
+		/* The handler's to judge; strndup stops at a NUL (valid.h). */
+		if ((v->s = arena_strndup(r->arena, s, n)) == NULL)
+			*oom = 1;
+		v->len = n;
+		return NULL;
+	}
 	if (memchr(s, '\0', n) != NULL)
 		return "must not contain NUL characters";
 	if (f->flags & F_TRIM)
@@ -284,8 +354,13 @@ check(struct req *r, const struct field *f, json_t *j, struct fieldval *v,
 			return "must be the token of a mailed link "
 			    "(43 characters of base64url)";
 		break;
+	case FT_OTP:
+		if (n != TOTP_DIGITS || strspn(s, "0123456789") < n)
+			return type_name(f->type);
+		break;
 	case FT_BOOL:
 	case FT_INT:
+	case FT_OPAQUE:
 		break;
 	}
 	if ((v->s = arena_strndup(r->arena, s, n)) == NULL) {

@@ -42,6 +42,15 @@ app_listener_pid() {
 	    awk '$2 == "quire-listen" { print $1 }'
 }
 
+# The run directory's QUIRE_SECRET_KEY, $QUIRE_RUN_DIR/secret.key: 32
+# random bytes in base64, made on first use and kept, so the secrets a
+# test stack sealed still open after a restart.
+app_secret_key() {
+	local f=$QUIRE_RUN_DIR/secret.key
+	[ -s "$f" ] && return 0
+	(umask 077 && head -c 32 /dev/urandom | base64 >"$f.tmp" && mv "$f.tmp" "$f")
+}
+
 # Writes the environment the app runs with to $QUIRE_RUN_DIR/app.env.
 app_write_env() {
 	mkdir -p "$QUIRE_RUN_DIR"
@@ -69,6 +78,18 @@ app_write_env() {
 		# Empty: on when mail is configured.
 		echo "QUIRE_VERIFY_ON_SIGNUP=${QUIRE_VERIFY_ON_SIGNUP:-}"
 		echo "QUIRE_REQUIRE_VERIFIED=${QUIRE_REQUIRE_VERIFIED:-0}"
+		# Seals the TOTP secrets (2FA). Unset: the run directory's own
+		# key (made once, mode 600), so 2FA works in the dev and test
+		# stacks; set to the empty string: none, 2FA answers 503.
+		if [ -z "${QUIRE_SECRET_KEY+set}" ]; then
+			app_secret_key || return 1
+			echo "QUIRE_SECRET_KEY=$(cat "$QUIRE_RUN_DIR/secret.key")"
+		elif [ -n "$QUIRE_SECRET_KEY" ]; then
+			echo "QUIRE_SECRET_KEY=$QUIRE_SECRET_KEY"
+		fi
+		if [ -n "${QUIRE_TOTP_ISSUER:-}" ]; then
+			echo "QUIRE_TOTP_ISSUER=$QUIRE_TOTP_ISSUER"
+		fi
 		# Shared by every app host of a service (docs/deploy.md).
 		if [ -n "${QUIRE_POSITION_KEY:-}" ]; then
 			echo "QUIRE_POSITION_KEY=$QUIRE_POSITION_KEY"

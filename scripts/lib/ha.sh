@@ -236,11 +236,16 @@ _ha_host() {   # _ha_host a|b CMD: runs app.sh's CMD for that host
         QUIRE_PRIMARY_URL_OVERRIDE=$(ha_url app) || exit 1
         QUIRE_REPLICA_URL_OVERRIDE=$(ha_replica_url)
         QUIRE_POSITION_KEY=$(cat "$_HA_DIR/position.key")
+        # One QUIRE_SECRET_KEY for both hosts: a TOTP secret sealed
+        # through one must open through the other. Set empty: none.
+        if [ -z "${QUIRE_SECRET_KEY+set}" ]; then
+            QUIRE_SECRET_KEY=$(cat "$_HA_DIR/secret.key")
+        fi
         QUIRE_RUN_DIR=$_PG_RUN_DIR/host-$h
         QUIRE_FCGI_PORT=$port
         QUIRE_SOCKET=$QUIRE_RUN_DIR/unused.sock
         export QUIRE_RUN_DIR QUIRE_FCGI_PORT QUIRE_SOCKET QUIRE_PRIMARY_URL_OVERRIDE \
-            QUIRE_REPLICA_URL_OVERRIDE QUIRE_POSITION_KEY
+            QUIRE_REPLICA_URL_OVERRIDE QUIRE_POSITION_KEY QUIRE_SECRET_KEY
         mkdir -p "$QUIRE_RUN_DIR"
         "$@"
     )
@@ -251,6 +256,8 @@ ha_hosts_up() {
     # The key every host shares (QUIRE_POSITION_KEY, docs/deploy.md).
     [[ -s $_HA_DIR/position.key ]] ||
         (umask 077; head -c 32 /dev/urandom | base64 >"$_HA_DIR/position.key") || return 1
+    [[ -s $_HA_DIR/secret.key ]] ||
+        (umask 077; head -c 32 /dev/urandom | base64 >"$_HA_DIR/secret.key") || return 1
     _ha_host a app_up "$QUIRE_BIN" && _ha_host b app_up "$QUIRE_BIN"
 }
 

@@ -45,7 +45,9 @@ def test_signup_shape_and_cookie():
     assert u["email"] == "mixed.case+%s@example.com" % tag
     assert u["name"] == "Ada Lovelace"
     assert u["emailVerified"] is False and u["image"] is None and u["role"] == "user"
-    assert set(u) == {"id", "name", "email", "emailVerified", "image", "role", "createdAt", "updatedAt"}
+    assert set(u) == {"id", "name", "email", "emailVerified", "twoFactorEnabled", "image", "role", "createdAt",
+                      "updatedAt"}
+    assert u["twoFactorEnabled"] is False
     assert len(d["token"]) == 43
     assert d["expiresAt"].endswith("Z") and len(d["expiresAt"]) == 24
     c = cookie_of(r)

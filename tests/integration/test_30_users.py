@@ -16,8 +16,9 @@ from lib import (ENV, ROOT, addr, bearer, check_envelope_error, eventually, get,
 
 JSONH = {"Content-Type": "application/json"}
 PW = "correct horse 1"
-USER_KEYS = {"id", "name", "email", "emailVerified", "image", "role", "createdAt", "updatedAt"}
-PUBLIC_KEYS = USER_KEYS - {"email", "emailVerified"}
+# The self and admin views add twoFactorEnabled (API.md "Two-factor authentication").
+USER_KEYS = {"id", "name", "email", "emailVerified", "twoFactorEnabled", "image", "role", "createdAt", "updatedAt"}
+PUBLIC_KEYS = USER_KEYS - {"email", "emailVerified", "twoFactorEnabled"}
 # An admin sees the ban too (API.md "Bans and the audit log").
 ADMIN_KEYS = USER_KEYS | {"banned", "banReason", "banExpiresAt"}
 MISSING = "00000000-0000-4000-8000-000000000000"

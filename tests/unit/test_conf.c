@@ -613,11 +613,90 @@ test_replicas(void)
 	}
 }
 
+/*
+ * QUIRE_SECRET_KEY: 32 bytes in base64, padded or not; a wrong one
+ * refuses the start with a message naming it; none leaves 2FA off.
+ * QUIRE_TOTP_ISSUER: quire by default; no colon, no control character.
+ */
+static void
+test_two_factor(void)
+{
+	/* 32 bytes 0x00..0x1f, padded and not. */
+	static const char key32[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+	static const struct {
+		int		 line;
+		const char	*key;		/* NULL: unset */
+		const char	*issuer;	/* NULL: unset */
+		int		 ok;
+		const char	*err;		/* a part of the message */
+		const char	*want_issuer;
+	} rows[] = {
+		{ __LINE__, NULL, NULL, 1, NULL, "quire" },
+		{ __LINE__, "", "", 1, NULL, "quire" },
+		{ __LINE__, key32, NULL, 1, NULL, "quire" },
+		{ __LINE__, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", "Acme Blog", 1, NULL, "Acme Blog" },
+		/* 31 and 33 bytes */
+		{ __LINE__, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==", NULL, 0, "decodes to 31 bytes", NULL },
+		{ __LINE__, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g", NULL, 0, "decodes to 33 bytes", NULL },
+		{ __LINE__, "not base64 at all!", NULL, 0, "not base64", NULL },
+		/* 32 bytes of hex is 64 characters: not the format. */
+		{ __LINE__, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", NULL, 0, "QUIRE_SECRET_KEY", NULL },
+		{ __LINE__, NULL, "a:b", 0, "QUIRE_TOTP_ISSUER", NULL },
+		{ __LINE__, NULL, "a\tb", 0, "QUIRE_TOTP_ISSUER", NULL },
+		{ __LINE__, NULL, "12345678901234567890123456789012345678901234567890123456789012345", 0, "QUIRE_TOTP_ISSUER", NULL },
+	};
+	struct kv	 env[4];
+	struct conf	 c;
+	char		 err[256];
+	size_t		 i, n;
+	enum qerr	 e;
+	unsigned char	 want[CONF_KEY_BYTES];
+
+	for (i = 0; i < CONF_KEY_BYTES; i++)
+		want[i] = (unsigned char)i;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		n = 0;
+		env[n].name = "QUIRE_PRIMARY_URL";
+		env[n++].value = PRIMARY;
+		if (rows[i].key != NULL) {
+			env[n].name = "QUIRE_SECRET_KEY";
+			env[n++].value = rows[i].key;
+		}
+		if (rows[i].issuer != NULL) {
+			env[n].name = "QUIRE_TOTP_ISSUER";
+			env[n++].value = rows[i].issuer;
+		}
+		env[n].name = NULL;
+		err[0] = '\0';
+		e = conf_parse(&c, table_get, env, err, sizeof(err));
+		if (rows[i].ok) {
+			tap_ok(e == QERR_OK, rows[i].line, "accepted: %s", err);
+			if (e == QERR_OK) {
+				tap_ok(c.has_secret_key == (rows[i].key != NULL &&
+				    *rows[i].key != '\0'), rows[i].line,
+				    "has_secret_key %d", c.has_secret_key);
+				tap_ok(!c.has_secret_key || memcmp(c.secret_key,
+				    want, CONF_KEY_BYTES) == 0, rows[i].line,
+				    "the key's bytes");
+				tap_ok(strcmp(c.totp_issuer, rows[i].want_issuer) == 0,
+				    rows[i].line, "issuer \"%s\"", c.totp_issuer);
+			}
+		} else {
+			tap_ok(e == QERR_INVAL, rows[i].line, "refused: %d", (int)e);
+			tap_ok(strstr(err, rows[i].err) != NULL, rows[i].line,
+			    "message \"%s\" says \"%s\"", err, rows[i].err);
+		}
+		conf_free(&c);
+		tap_ok(!c.has_secret_key, rows[i].line, "conf_free forgets the key");
+	}
+}
+
 int
 main(void)
 {
 
 	test_defaults();
+	test_two_factor();
 	test_required();
 	test_numbers();
 	test_mail();

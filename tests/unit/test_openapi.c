@@ -443,6 +443,22 @@ check_body(json_t *doc, const char *path, const char *method,
 			is_str(json_string_value(json_object_get(p, "type")),
 			    "boolean", f->name);
 			break;
+		case FT_OTP:
+			is_str(json_string_value(json_object_get(p, "pattern")),
+			    "^[0-9]{6}$", f->name);
+			is_int(json_integer_value(json_object_get(p,
+			    "minLength")), 6, f->name);
+			is_int(json_integer_value(json_object_get(p,
+			    "maxLength")), 6, f->name);
+			break;
+		case FT_OPAQUE:
+			/* Any string: the handler judges it (401, never 400). */
+			is_str(json_string_value(json_object_get(p, "type")),
+			    "string", f->name);
+			ok(json_object_get(p, "pattern") == NULL &&
+			    json_object_get(p, "maxLength") == NULL,
+			    "%s is any string", f->name);
+			break;
 		case FT_INT:
 			is_str(json_string_value(json_object_get(p, "type")),
 			    "integer", f->name);

@@ -171,15 +171,21 @@ async function walk(): Promise<void> {
 	if (!check(login.response.status === 200 && login.data !== undefined,
 	    "POST /auth/login: 200", shown(login)) || login.data === undefined)
 		return;
-	const token = login.data.data.token;
+	/* A session, not a 2FA challenge: this user has no second factor. */
+	const session = login.data.data;
+	if (!check("token" in session, "login: a session, not twoFactorRequired",
+	    shown(login)) || !("token" in session))
+		return;
+	check(me.twoFactorEnabled === false, "signup: 2FA off", me);
+	const token = session.token;
 	check(token !== signup.data.data.token, "login: a new session");
-	check(login.data.data.user.id === me.id, "login: the same user");
+	check(session.user.id === me.id, "login: the same user");
 	const api = client(token);
 
 	const whoami = await api.GET("/auth/me");
 	check(whoami.data?.data.user.id === me.id && whoami.data.data.user.email === me.email,
 	    "GET /auth/me: the caller", shown(whoami));
-	check(whoami.data?.data.session.expiresAt === login.data.data.expiresAt,
+	check(whoami.data?.data.session.expiresAt === session.expiresAt,
 	    "GET /auth/me: the login's session", whoami.data?.data.session);
 	const self = await api.GET("/users/{id}", { params: { path: { id: me.id } } });
 	check(self.data !== undefined && "email" in self.data.data,
