@@ -13,6 +13,17 @@
 
 #include <libpq-fe.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define BATCH_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BATCH_ASAN	1
+#endif
+#endif
+#ifdef BATCH_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 #include "app.h"
 #include "batch.h"
 #include "db.h"
@@ -29,6 +40,7 @@ struct co {
 	struct req	*r;
 	enum co_state	 state;
 	PGresult	*res;		/* its read's result, when back */
+	void		*fake;		/* ASan's fake stack while it is away */
 };
 
 static struct co	 coros[BATCH_MAX];
@@ -41,6 +53,57 @@ static struct pending {
 	int		 co;
 } pend[BATCH_MAX];
 static int		 npend;
+
+/*
+ * ASan must be told of every stack switch (its fiber interface), or it
+ * takes the other stack's frames for overflows.
+ */
+#ifdef BATCH_ASAN
+static void		*sched_fake;
+static const void	*sched_bottom;
+static size_t		 sched_size;
+#endif
+
+/* From the scheduler into coroutine k, until k waits or ends. */
+static void
+to_co(struct co *k)
+{
+
+#ifdef BATCH_ASAN
+	__sanitizer_start_switch_fiber(&sched_fake, k->stack, STACK_BYTES);
+#endif
+	swapcontext(&sched, &k->uc);
+#ifdef BATCH_ASAN
+	__sanitizer_finish_switch_fiber(sched_fake, NULL, NULL);
+#endif
+}
+
+/* In coroutine k, once it runs (first time or again). */
+static void
+co_entered(struct co *k)
+{
+
+#ifdef BATCH_ASAN
+	__sanitizer_finish_switch_fiber(k->fake, &sched_bottom, &sched_size);
+#else
+	(void)k;
+#endif
+}
+
+/* From coroutine k back to the scheduler; `ending': k will not resume. */
+static void
+to_sched(struct co *k, int ending)
+{
+
+#ifdef BATCH_ASAN
+	__sanitizer_start_switch_fiber(ending ? NULL : &k->fake, sched_bottom,
+	    sched_size);
+#endif
+	if (!ending) {
+		swapcontext(&k->uc, &sched);
+		co_entered(k);
+	}
+}
 
 static int
 active(void)
@@ -119,7 +182,7 @@ exec(struct dbconn *c, const struct stmt_def *d, const char *const *params)
 	pend[npend].co = cur;
 	npend++;
 	k->state = CO_WAIT;
-	swapcontext(&k->uc, &sched);
+	to_sched(k, 0);
 	res = k->res;
 	k->res = NULL;
 	/* An earlier read of the pipeline failed: this one was not run. */
@@ -166,9 +229,11 @@ co_main(void)
 {
 	struct co	*k = &coros[cur];
 
+	co_entered(k);
 	app_handle(k->r);
 	k->state = CO_DONE;
 	/* Returning resumes uc_link: the scheduler. */
+	to_sched(k, 1);
 }
 
 void
@@ -182,6 +247,7 @@ batch_run(struct req **rs, int n)
 		coros[i].r = rs[i];
 		coros[i].state = CO_RUN;
 		coros[i].res = NULL;
+		coros[i].fake = NULL;
 		getcontext(&coros[i].uc);
 		coros[i].uc.uc_stack.ss_sp = coros[i].stack;
 		coros[i].uc.uc_stack.ss_size = STACK_BYTES;
@@ -192,7 +258,7 @@ batch_run(struct req **rs, int n)
 		for (i = 0; i < n; i++)
 			if (coros[i].state == CO_RUN) {
 				cur = i;
-				swapcontext(&sched, &coros[i].uc);
+				to_co(&coros[i]);
 				cur = -1;
 			}
 		/*
