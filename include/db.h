@@ -67,6 +67,21 @@ void		 db_close(struct db *);
 enum qerr	 db_exec(struct req *r, enum db_target, enum stmt,
 		    const char *const *params, PGresult **res) QUIRE_WUR;
 
+/*
+ * Batch mode (batch.h): while a batch runs, a read outside a transaction
+ * is sent in the connection's pipeline and its caller suspended until
+ * the batch's statements are read back (exec); anything else first
+ * reads back what is outstanding on its connection (settle: 0, or -1
+ * when the connection is out of step and must be dropped).
+ */
+struct db_batch {
+	int		 (*active)(void);
+	PGresult	*(*exec)(struct dbconn *, const struct stmt_def *,
+			    const char *const *params);
+	int		 (*settle)(struct dbconn *);
+};
+void		 db_set_batch(const struct db_batch *);
+
 /* A transaction on the primary; db_rollback is safe to call when none is open. */
 enum qerr	 db_begin(struct req *) QUIRE_WUR;
 enum qerr	 db_commit(struct req *) QUIRE_WUR;

@@ -7,6 +7,9 @@
 #ifndef QUIRE_FCGI_H
 #define QUIRE_FCGI_H
 
+#include <sys/time.h>
+
+#include <signal.h>
 #include <stddef.h>
 
 #include <fcgiapp.h>
@@ -19,6 +22,10 @@ struct fcgi {
 	long		 timeout;	/* QUIRE_REQUEST_TIMEOUT, seconds */
 	size_t		 drain_max;	/* an unread body read and dropped up to this */
 	int		 fd;		/* the connection in hand, or -1 */
+	/* Its deadline (fcgi.c): each request in hand keeps its own. */
+	volatile sig_atomic_t hit;	/* it ran out of time */
+	int		 timed;		/* not all queued: time its reads */
+	struct timeval	 left;		/* its time left */
 };
 
 /*
@@ -28,6 +35,9 @@ struct fcgi {
  */
 int	fcgi_init(struct fcgi *, long timeout, size_t drain_max);
 void	fcgi_free(struct fcgi *);
+/* Another request in hand beside base (batch mode): its own libfcgi request. */
+int	fcgi_init_slot(struct fcgi *, const struct fcgi *base);
+void	fcgi_free_slot(struct fcgi *);
 
 /* SIGALRM's handler: ends a request past its deadline (install it). */
 void	fcgi_alarm(int sig);

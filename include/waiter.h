@@ -47,6 +47,8 @@ void	waiter_free(struct waiter *);
  * most; then -1.
  */
 int	waiter_next(struct waiter *);
+/* Batch mode: another connection with a request ready now, or -1; never waits. */
+int	waiter_more(struct waiter *);
 
 /* Watches fd, kept open after its request: 0, or -1 when it cannot. */
 int	waiter_keep(struct waiter *, int fd);

@@ -52,6 +52,24 @@ struct servers {
 };
 
 static struct servers	*shared;
+static void	 conn_drop(struct dbconn *);
+static const struct db_batch	*batch;	/* batch mode's hooks, or NULL */
+
+void
+db_set_batch(const struct db_batch *b)
+{
+
+	batch = b;
+}
+
+/* Reads back what batch mode has outstanding on c before c is used otherwise. */
+static void
+settle(struct dbconn *c)
+{
+
+	if (batch != NULL && c->conn != NULL && batch->settle(c) == -1)
+		conn_drop(c);
+}
 
 enum qerr
 db_shm_init(void)
@@ -603,7 +621,7 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 	enum qerr		 e;
 	const char		*state;
 	double			 t0, ms;
-	int			 attempt, retryable, with_lsn;
+	int			 attempt, retryable, with_lsn, piped;
 	uint64_t		 lsn = 0, before;
 
 	*res = NULL;
@@ -619,6 +637,12 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 	for (attempt = 0; ; attempt++) {
 		if ((c = pick(r, t, d)) == NULL)
 			return QERR_DB_DOWN;
+		/* Batch mode: a first try of a plain read joins the pipeline. */
+		piped = batch != NULL && attempt == 0 && batch->active() &&
+		    (d->flags & STMT_READ) && !(d->flags & STMT_PLAIN) &&
+		    !with_lsn && !db->in_tx;
+		if (!piped)
+			settle(c);
 		/*
 		 * A read on a dead connection is retried; anything else would
 		 * fail for good, so look before leaping (one poll()).
@@ -627,6 +651,7 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 			conn_drop(c);
 			if ((c = pick(r, t, d)) == NULL)
 				return QERR_DB_DOWN;
+			settle(c);
 		}
 		/*
 		 * How far the server had replayed, read before the statement
@@ -636,7 +661,9 @@ db_exec(struct req *r, enum db_target t, enum stmt s,
 		before = served(c);
 		t0 = req_now();
 		c->reqid = r->in.reqid;		/* for its notices */
-		if (d->flags & STMT_PLAIN)
+		if (piped)
+			pr = batch->exec(c, d, params);
+		else if (d->flags & STMT_PLAIN)
 			pr = PQexec(c->conn, d->sql);
 		else if (with_lsn)
 			pr = exec_then_lsn(c, d, params, &lsn);
@@ -737,6 +764,9 @@ db_rollback(struct req *r)
 	db->in_tx = 0;
 	if (db->primary.conn == NULL)
 		return;
+	settle(&db->primary);
+	if (db->primary.conn == NULL)
+		return;
 	res = PQexec(db->primary.conn, stmt_defs[STMT_ROLLBACK].sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		conn_drop(&db->primary);
@@ -763,6 +793,7 @@ db_check(struct db *db, struct dbconn *c, double *ms, double *lag)
 		*lag = 0;
 		reused = c->conn != NULL;
 		t0 = req_now();
+		settle(c);
 		if ((e = db_connect(db, c)) != QERR_OK)
 			return e;
 		res = PQexecPrepared(c->conn, d->name, 0, NULL, NULL, NULL, 0);

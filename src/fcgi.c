@@ -53,10 +53,8 @@
  * connection. The request is dropped unanswered and counted.
  */
 static volatile sig_atomic_t	 dl_fd = -1;	/* guarded while the timer runs */
-static volatile sig_atomic_t	 dl_hit;	/* this request ran out of time */
+static struct fcgi *volatile	 dl_cur;	/* whose clock runs (dl_fd's) */
 static int			 dl_dead = -1;	/* reads see end of file */
-static int			 dl_timed;	/* not all queued: time its reads */
-static struct timeval		 dl_left;	/* its time left */
 
 /*
  * SIGALRM: the brief accept's timer (waiter.c), which only has to
@@ -71,7 +69,7 @@ fcgi_alarm(int sig)
 	if (dl_fd < 0)
 		return;
 	saved = errno;
-	dl_hit = 1;
+	dl_cur->hit = 1;
 	/*
 	 * Unless libfcgi closed it already (a dropped connection): nothing
 	 * has opened a descriptor since, so the number is still free.
@@ -83,16 +81,16 @@ fcgi_alarm(int sig)
 
 /* The time left: s seconds, at least a microsecond while any is. */
 static void
-dl_set_left(double s)
+dl_set_left(struct fcgi *fc, double s)
 {
 
-	timerclear(&dl_left);
+	timerclear(&fc->left);
 	if (s <= 0.0)
 		return;
-	dl_left.tv_sec = (time_t)s;
-	dl_left.tv_usec = (suseconds_t)((s - (double)dl_left.tv_sec) * 1e6);
-	if (!timerisset(&dl_left))
-		dl_left.tv_usec = 1;
+	fc->left.tv_sec = (time_t)s;
+	fc->left.tv_usec = (suseconds_t)((s - (double)fc->left.tv_sec) * 1e6);
+	if (!timerisset(&fc->left))
+		fc->left.tv_usec = 1;
 }
 
 /*
@@ -106,7 +104,7 @@ dl_set_left(double s)
 #define PEEK_MAX	8192
 
 static int
-dl_begin(int fd, long seconds)
+dl_begin(struct fcgi *fc, int fd, long seconds)
 {
 	unsigned char	 buf[PEEK_MAX];
 	struct pollfd	 pfd;
@@ -114,9 +112,9 @@ dl_begin(int fd, long seconds)
 	double		 t0;
 	int		 rc;
 
-	dl_hit = 0;
-	dl_timed = 1;
-	dl_set_left((double)seconds);
+	fc->hit = 0;
+	fc->timed = 1;
+	dl_set_left(fc, (double)seconds);
 	n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		pfd.fd = fd;
@@ -124,16 +122,16 @@ dl_begin(int fd, long seconds)
 		pfd.revents = 0;
 		t0 = req_now();
 		if ((rc = poll(&pfd, 1, (int)(seconds * 1000))) == 0) {
-			dl_hit = 1;
+			fc->hit = 1;
 			return -1;
 		}
 		/* Interrupted (a stop): the timer takes over. */
-		dl_set_left((double)seconds - (req_now() - t0));
+		dl_set_left(fc, (double)seconds - (req_now() - t0));
 		if (rc > 0)
 			n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
 	}
 	if (n == 0 || (n > 0 && peer_request_whole(buf, (size_t)n)))
-		dl_timed = 0;
+		fc->timed = 0;
 	return 0;
 }
 
@@ -142,14 +140,15 @@ dl_begin(int fd, long seconds)
  * already used up kills the connection at once (the handler, raised).
  */
 static void
-dl_arm(int fd)
+dl_arm(struct fcgi *fc, int fd)
 {
 	struct itimerval	 it;
 
-	if (!dl_timed || dl_hit || fd < 0)
+	if (!fc->timed || fc->hit || fd < 0)
 		return;
 	memset(&it, 0, sizeof(it));
-	it.it_value = dl_left;
+	it.it_value = fc->left;
+	dl_cur = fc;
 	dl_fd = fd;
 	if (!timerisset(&it.it_value) ||
 	    setitimer(ITIMER_REAL, &it, NULL) == -1)
@@ -161,7 +160,7 @@ dl_arm(int fd)
  * due by now has been handled when setitimer returns.
  */
 static void
-dl_disarm(void)
+dl_disarm(struct fcgi *fc)
 {
 	struct itimerval	 off, old;
 
@@ -169,7 +168,7 @@ dl_disarm(void)
 		return;
 	memset(&off, 0, sizeof(off));
 	if (setitimer(ITIMER_REAL, &off, &old) == 0)
-		dl_left = old.it_value;
+		fc->left = old.it_value;
 	dl_fd = -1;
 }
 
@@ -190,10 +189,10 @@ fcgi_read(void *ctx, char *dst, size_t n)
 	int		 want, got;
 
 	want = n > 65536 ? 65536 : (int)n;
-	dl_arm(fc->fr.ipcFd);
+	dl_arm(fc, fc->fr.ipcFd);
 	got = FCGX_GetStr(dst, want, fc->fr.in);
-	dl_disarm();
-	return dl_hit ? -1 : got;
+	dl_disarm(fc);
+	return fc->hit ? -1 : got;
 }
 
 /*
@@ -372,6 +371,31 @@ fcgi_init(struct fcgi *fc, long timeout, size_t drain_max)
 	return 0;
 }
 
+int
+fcgi_init_slot(struct fcgi *fc, const struct fcgi *base)
+{
+
+	memset(fc, 0, sizeof(*fc));
+	fc->fd = -1;
+	fc->timeout = base->timeout;
+	fc->drain_max = base->drain_max;
+	if ((fc->nolisten = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    FCGX_InitRequest(&fc->fr, fc->nolisten, 0) != 0) {
+		log_msg(LVL_ERROR, NULL, "out of memory at start-up");
+		return 1;
+	}
+	return 0;
+}
+
+void
+fcgi_free_slot(struct fcgi *fc)
+{
+
+	FCGX_Free(&fc->fr, 1);
+	if (fc->nolisten >= 0)
+		close(fc->nolisten);
+}
+
 void
 fcgi_free(struct fcgi *fc)
 {
@@ -391,7 +415,7 @@ fcgi_begin(struct fcgi *fc, int fd)
 	int		 rc;
 
 	fc->fd = -1;
-	if (dl_begin(fd, fc->timeout) == -1) {
+	if (dl_begin(fc, fd, fc->timeout) == -1) {
 		/* Not a byte in all that time. */
 		dl_report(NULL, fc->timeout);
 		close(fd);
@@ -405,15 +429,15 @@ fcgi_begin(struct fcgi *fc, int fd)
 	 * lingering close, which reads as long as the peer sends.
 	 */
 	fr->detached = 1;
-	dl_arm(fd);
+	dl_arm(fc, fd);
 	rc = FCGX_Accept_r(fr);
-	dl_disarm();
+	dl_disarm(fc);
 	/*
 	 * A read that fails between two parameters ends libfcgi's
 	 * parameters as if they were all there, and FCGX_Accept_r
 	 * succeeds: such a request is not served either.
 	 */
-	if (rc >= 0 && (dl_hit || FCGX_GetError(fr->in) != 0)) {
+	if (rc >= 0 && (fc->hit || FCGX_GetError(fr->in) != 0)) {
 		fr->out->wasFCloseCalled = 1;
 		fr->out->isClosed = 1;
 		fr->keepConnection = 0;
@@ -422,7 +446,7 @@ fcgi_begin(struct fcgi *fc, int fd)
 	}
 	if (rc < 0) {
 		/* libfcgi dropped (and closed) a malformed or stalled connection. */
-		if (dl_hit)
+		if (fc->hit)
 			dl_report(NULL, fc->timeout);
 		else
 			log_msg(LVL_WARN, NULL, "dropped a malformed "
@@ -439,7 +463,7 @@ fcgi_timed_out(const struct fcgi *fc)
 {
 
 	(void)fc;
-	return dl_hit != 0;
+	return fc->hit != 0;
 }
 
 int
@@ -448,7 +472,7 @@ fcgi_end(struct fcgi *fc, int body_read, const char *reqid)
 	FCGX_Request	*fr = &fc->fr;
 	int		 drained, keep;
 
-	if (dl_hit) {
+	if (fc->hit) {
 		/* Nobody to answer: write nothing (FCGX_Finish_r). */
 		fr->out->wasFCloseCalled = 1;
 		fr->out->isClosed = 1;
@@ -465,22 +489,22 @@ fcgi_end(struct fcgi *fc, int body_read, const char *reqid)
 	 * not destroy our answer), also within the deadline.
 	 */
 	drained = 0;
-	if (!dl_hit && drainable(fr, body_read, fc->drain_max)) {
-		dl_arm(fc->fd);
+	if (!fc->hit && drainable(fr, body_read, fc->drain_max)) {
+		dl_arm(fc, fc->fd);
 		drained = drain(fr, fc->drain_max);
-		dl_disarm();
+		dl_disarm(fc);
 	}
-	fr->detached = drained || dl_hit;
+	fr->detached = drained || fc->hit;
 	if (!drained)
 		fr->keepConnection = 0;
 	if (!fr->detached) {
 		/* Timed even if all was queued: the peer may send more. */
-		dl_timed = 1;
-		dl_arm(fc->fd);
+		fc->timed = 1;
+		dl_arm(fc, fc->fd);
 	}
 	FCGX_Finish_r(fr);
-	dl_disarm();
-	if (dl_hit)
+	dl_disarm(fc);
+	if (fc->hit)
 		dl_report(reqid, fc->timeout);
 	keep = fr->ipcFd;
 	fr->ipcFd = -1;

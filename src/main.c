@@ -26,6 +26,7 @@
 
 #include "app.h"
 #include "arena.h"
+#include "batch.h"
 #include "bounds.h"
 #include "conf.h"
 #include "db.h"
@@ -136,35 +137,107 @@ listener_check(const struct conf *conf)
 	own_listener = notify_spawn(conf);
 }
 
+/* Batch mode (batch.h): up to this many requests at once; 1 is off. */
+static long			 batch_n = 1;
+
+/* One request in hand: its transport, its state, its memory. */
+struct slot {
+	struct fcgi	 fc;
+	struct req	 r;
+	struct arena	*arena;
+	int		 fd;
+	int		 handle;	/* begun well: the app answers it */
+};
+
+/* Takes the request on fd into s. -1 when there is none to answer. */
+static int
+slot_begin(struct slot *s, struct waiter *w, int fd)
+{
+	char	**envp;
+
+	if ((envp = fcgi_begin(&s->fc, fd)) == NULL) {
+		waiter_forget(w, fd);
+		return -1;
+	}
+	s->fd = fd;
+	s->handle = req_begin(&s->r, envp, fcgi_read, &s->fc) == QERR_OK;
+	if (!s->handle)
+		resp_qerr(&s->r, QERR_NOMEM);
+	return 0;
+}
+
+/* Answers s, logs it, and keeps or closes its connection. */
+static void
+slot_finish(struct slot *s, struct waiter *w, struct buf *out,
+    const struct conf *conf)
+{
+	struct resp_out	 ro;
+	double		 ms;
+	int		 keep;
+
+	db_rollback(&s->r);
+	if (!fcgi_timed_out(&s->fc)) {
+		resp_render_iov(&s->r, out, &ro);
+		if (buf_err(out) == QERR_OK)
+			fcgi_send(&s->fc, &ro);
+		ms = (req_now() - s->r.in.t_start) * 1000.0;
+		metrics_request(&s->r, ms / 1000.0);
+		log_request(s->r.in.method_name, s->r.route != NULL ?
+		    s->r.route->path : NULL, s->r.in.path, s->r.out.status, ms,
+		    s->r.in.reqid, s->r.out.pool);
+	}
+	keep = fcgi_end(&s->fc, s->r.in.input_done, s->r.in.reqid);
+	req_end(&s->r);
+	if (own_listener > 0)
+		listener_check(conf);
+	buf_trim(out, OUT_KEEP);
+	if (keep < 0)
+		waiter_forget(w, s->fd);
+	else if (waiter_keep(w, keep) == -1) {
+		/* No room to watch it: the web server will open another. */
+		waiter_forget(w, s->fd);
+		close(keep);
+	}
+}
+
 /*
  * Serves requests until told to stop. Returns the exit status.
  */
 static int
 serve(const struct conf *conf)
 {
-	struct fcgi	 fc;
+	static struct slot slots[BATCH_MAX];
+	struct slot	*s;
+	struct req	*rs[BATCH_MAX];
 	struct waiter	 w;
-	struct req	 r;
 	struct db	 db;
-	struct arena	*arena;
 	struct buf	 out;
-	struct resp_out	 ro;
 	sigset_t	 stops, waitmask;
-	char		**envp;
-	double		 ms;
-	int		 fd, keep, rc;
+	int		 fd, rc, i, n, nslots;
 
-	if ((rc = fcgi_init(&fc, conf->request_timeout,
-	    conf->max_body + DRAIN_SLACK)) != 0)
-		return rc;
-	if ((arena = arena_new(BOUND_ARENA_KEEP, BOUND_REQUEST_MEMORY)) == NULL) {
-		log_msg(LVL_ERROR, NULL, "out of memory at start-up");
-		return 1;
+	nslots = (int)batch_n;
+	memset(slots, 0, sizeof(slots));
+	for (i = 0; i < nslots; i++) {
+		s = &slots[i];
+		if ((rc = i == 0 ? fcgi_init(&s->fc, conf->request_timeout,
+		    conf->max_body + DRAIN_SLACK) :
+		    fcgi_init_slot(&s->fc, &slots[0].fc)) != 0)
+			return rc;
+		if ((s->arena = arena_new(BOUND_ARENA_KEEP,
+		    BOUND_REQUEST_MEMORY)) == NULL) {
+			log_msg(LVL_ERROR, NULL, "out of memory at start-up");
+			return 1;
+		}
 	}
 	db_init(&db, conf);
 	sesscache_init(conf->session_cache_ms);
-	if (req_setup(&r, conf, &db, arena) != QERR_OK) {
-		log_msg(LVL_ERROR, NULL, "out of memory at start-up");
+	for (i = 0; i < nslots; i++)
+		if (req_setup(&slots[i].r, conf, &db, slots[i].arena) != QERR_OK) {
+			log_msg(LVL_ERROR, NULL, "out of memory at start-up");
+			return 1;
+		}
+	if (nslots > 1 && batch_init(nslots) == -1) {
+		log_msg(LVL_ERROR, NULL, "batch mode: no memory for its stacks");
 		return 1;
 	}
 	buf_init(&out, BOUND_RESPONSE);
@@ -188,45 +261,36 @@ serve(const struct conf *conf)
 	for (;;) {
 		if ((fd = waiter_next(&w)) == -1)
 			break;
-		if ((envp = fcgi_begin(&fc, fd)) == NULL) {
-			waiter_forget(&w, fd);
-			continue;
+		n = slot_begin(&slots[0], &w, fd) == 0;
+		/* Batch mode: what else is ready now joins it. */
+		while (n > 0 && n < nslots && (fd = waiter_more(&w)) != -1)
+			if (slot_begin(&slots[n], &w, fd) == 0)
+				n++;
+		if (n == 1 && slots[0].handle)
+			app_handle(&slots[0].r);
+		else if (n > 1) {
+			for (i = rc = 0; i < n; i++)
+				if (slots[i].handle)
+					rs[rc++] = &slots[i].r;
+			batch_run(rs, rc);
 		}
-		if (req_begin(&r, envp, fcgi_read, &fc) != QERR_OK)
-			resp_qerr(&r, QERR_NOMEM);
-		else
-			app_handle(&r);
-		db_rollback(&r);
-		if (!fcgi_timed_out(&fc)) {
-			resp_render_iov(&r, &out, &ro);
-			if (buf_err(&out) == QERR_OK)
-				fcgi_send(&fc, &ro);
-			ms = (req_now() - r.in.t_start) * 1000.0;
-			metrics_request(&r, ms / 1000.0);
-			log_request(r.in.method_name, r.route != NULL ?
-			    r.route->path : NULL, r.in.path, r.out.status, ms, r.in.reqid,
-			    r.out.pool);
-		}
-		keep = fcgi_end(&fc, r.in.input_done, r.in.reqid);
-		req_end(&r);
-		if (own_listener > 0)
-			listener_check(conf);
-		buf_trim(&out, OUT_KEEP);
-		if (keep < 0)
-			waiter_forget(&w, fd);
-		else if (waiter_keep(&w, keep) == -1) {
-			/* No room to watch it: the web server will open another. */
-			waiter_forget(&w, fd);
-			close(keep);
-		}
+		for (i = 0; i < n; i++)
+			slot_finish(&slots[i], &w, &out, conf);
 	}
+	if (nslots > 1)
+		batch_free();
 	waiter_free(&w);
 	db_close(&db);
 	sesscache_free();
-	req_teardown(&r);
+	for (i = 0; i < nslots; i++) {
+		req_teardown(&slots[i].r);
+		arena_free(slots[i].arena);
+		if (i == 0)
+			fcgi_free(&slots[i].fc);
+		else
+			fcgi_free_slot(&slots[i].fc);
+	}
 	buf_free(&out);
-	arena_free(arena);
-	fcgi_free(&fc);
 	log_flush();
 	log_msg(LVL_DEBUG, NULL, "worker stopped");
 	return 0;
@@ -456,12 +520,16 @@ static void
 usage(FILE *f)
 {
 
-	fprintf(f, "usage: quire [-w|--workers N] [-V|--version] [-h|--help]\n"
+	fprintf(f, "usage: quire [-w|--workers N] [-b|--batch N] [-V|--version] "
+	    "[-h|--help]\n"
 	    "  FastCGI responder; the listening socket is fd 0 "
 	    "(spawn-fcgi, lighttpd bin-path).\n"
 	    "  Configuration comes from QUIRE_* environment variables, and from\n"
 	    "  the file QUIRE_ENV_FILE names, read again on SIGHUP (a reload).\n"
-	    "  SIGTERM: answer what is in flight and queued, then exit.\n");
+	    "  SIGTERM: answer what is in flight and queued, then exit.\n"
+	    "  --batch N (experimental, off): a worker serves up to N ready\n"
+	    "  requests at once, their reads pipelined; a worker that dies\n"
+	    "  then takes all of them with it (bench/results.md).\n");
 }
 
 int
@@ -469,6 +537,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "workers", required_argument, NULL, 'w' },
+		{ "batch", required_argument, NULL, 'b' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -481,8 +550,15 @@ main(int argc, char *argv[])
 	int		 ch, rc;
 
 	workers = -1;
-	while ((ch = getopt_long(argc, argv, "w:Vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "w:b:Vh", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'b':
+			if (conf_parse_long(optarg, 1, BATCH_MAX, &batch_n) != QERR_OK) {
+				fprintf(stderr, "quire: --batch must be 1 to %d\n",
+				    BATCH_MAX);
+				return 2;
+			}
+			break;
 		case 'w':
 			if (conf_parse_long(optarg, 1, 256, &workers) != QERR_OK) {
 				fprintf(stderr, "quire: --workers must be 1 to 256\n");

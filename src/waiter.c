@@ -33,6 +33,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -358,3 +359,31 @@ waiter_next(struct waiter *w)
 	}
 }
 
+int
+waiter_more(struct waiter *w)
+{
+	struct epoll_event	 ev[EVENTS_MAX];
+	struct pollfd		 pfd;
+	int			 n, err;
+
+	if (*w->stop)
+		return -1;
+	if (w->nready == 0 && w->nkept > 0 &&
+	    (n = epoll_wait(w->ep, ev, EVENTS_MAX, 0)) > 0)
+		take_events(w, ev, n);
+	if (w->nready > 0)
+		return w->ready[--w->nready];
+	if (w->nkept > 0) {
+		if (!w->listen_ready)
+			return -1;
+		w->listen_ready = 0;
+	} else {
+		pfd.fd = w->lfd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) != 1)
+			return -1;
+	}
+	/* Another worker may take it first: a brief accept. */
+	return accept_one(w, &err, 1);
+}

@@ -113,7 +113,8 @@ app_write_env() {
 	} >"$QUIRE_RUN_DIR/app.env"
 }
 
-# app_up BINARY: starts the supervisor with $QUIRE_WORKERS workers.
+# app_up BINARY: starts the supervisor with $QUIRE_WORKERS workers (and
+# --batch $QUIRE_BATCH when set).
 app_up() {
 	local bin=$1 pid i
 	if app_is_running; then
@@ -131,11 +132,14 @@ app_up() {
 			case "$line" in '' | '#'*) continue ;; esac
 			export "${line%%=*}=${line#*=}"
 		done <"$QUIRE_RUN_DIR/app.env"
+		# QUIRE_BATCH: quire's experimental --batch N (bench/results.md).
+		args=(--workers "$QUIRE_WORKERS")
+		[ -n "${QUIRE_BATCH:-}" ] && args+=(--batch "$QUIRE_BATCH")
 		if [ -n "${QUIRE_FCGI_PORT:-}" ]; then
 			# An app host of several (scripts/lib/ha.sh): FastCGI over TCP.
-			spawn-fcgi -n -a 127.0.0.1 -p "$QUIRE_FCGI_PORT" -- "$bin" --workers "$QUIRE_WORKERS" &
+			spawn-fcgi -n -a 127.0.0.1 -p "$QUIRE_FCGI_PORT" -- "$bin" "${args[@]}" &
 		else
-			spawn-fcgi -n -s "$QUIRE_SOCKET" -M 0666 -- "$bin" --workers "$QUIRE_WORKERS" &
+			spawn-fcgi -n -s "$QUIRE_SOCKET" -M 0666 -- "$bin" "${args[@]}" &
 		fi
 		echo $! >"$QUIRE_RUN_DIR/app.pid.tmp"
 		mv "$QUIRE_RUN_DIR/app.pid.tmp" "$QUIRE_RUN_DIR/app.pid"
