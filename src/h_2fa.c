@@ -25,11 +25,11 @@
 #include "db.h"
 #include "fmt.h"
 #include "h_2fa.h"
-#include "h_auth.h"
 #include "limit.h"
 #include "log.h"
 #include "resp.h"
 #include "revoke.h"
+#include "signin.h"
 #include "totp.h"
 #include "valid.h"
 
@@ -496,10 +496,10 @@ h_2fa_verify(struct req *r)
 		return abort_error(r, ERR_UNAUTHORIZED, "Invalid or expired challenge");
 	params[0] = u.id;
 	if ((e = db_exec(r, DB_PRIMARY, STMT_SESSIONS_PURGE_USER, params, &res)) != QERR_OK ||
-	    (e = h_auth_session_create(r, u.id, AUDIT_LOGIN, token, expires)) != QERR_OK ||
+	    (e = signin_session_create(r, u.id, AUDIT_LOGIN, token, expires)) != QERR_OK ||
 	    (e = db_commit(r)) != QERR_OK)
 		return abort_with(r, e);
-	return h_auth_session_answer(r, 200, &u, token, expires);
+	return signin_answer(r, 200, &u, token, expires);
 }
 
 int

@@ -20,71 +20,10 @@
 #include "log.h"
 #include "resp.h"
 #include "revoke.h"
+#include "signin.h"
 #include "ryw.h"
 #include "utf8.h"
 #include "valid.h"
-
-/* Bytes of User-Agent kept with a session (GET /auth/sessions shows it). */
-#define SESSION_UA_MAX	256
-
-enum qerr
-h_auth_session_create(struct req *r, const char *user_id, enum audit_action action,
-    char *token, char *expires)
-{
-	PGresult	*res;
-	const char	*params[6 + AUDIT_NPARAMS], *ap[AUDIT_NPARAMS];
-	const char	*ua;
-	char		 hash[AUTH_HASH_LEN + 1], ttl[24], max_age[24], *ua_short;
-	enum qerr	 e;
-
-	auth_token_new(token);
-	auth_token_hash(token, hash);
-	snprintf(ttl, sizeof(ttl), "%ld", r->conf->session_ttl);
-	snprintf(max_age, sizeof(max_age), "%ld", r->conf->session_max_age);
-	if ((ua = req_param(r, "HTTP_USER_AGENT")) == NULL)
-		ua = "";
-	/*
-	 * Kept, never refused: cut on a character boundary, invalid bytes
-	 * replaced, so no client is locked out by its own User-Agent.
-	 */
-	if ((ua_short = arena_alloc(r->arena, SESSION_UA_MAX + 1)) == NULL)
-		return QERR_NOMEM;
-	(void)utf8_clean(ua_short, SESSION_UA_MAX + 1, ua, strlen(ua));
-	params[0] = user_id;
-	params[1] = hash;
-	params[2] = ttl;
-	params[3] = auth_client_addr(r);
-	params[4] = ua_short;
-	params[5] = max_age;
-	audit_params(r, action, ap);
-	params[6] = ap[0];
-	params[7] = ap[2];	/* the address is $4 already */
-	if ((e = db_exec(r, DB_PRIMARY, STMT_SESSION_INSERT, params, &res)) != QERR_OK)
-		return e;
-	if (PQntuples(res) != 1 || fmt_ts(expires, PQgetvalue(res, 0, 1)) == -1)
-		return QERR_DB;
-	/* The new session's reads must see this request's writes. */
-	return ryw_caller(r, hash);
-}
-
-int
-h_auth_session_answer(struct req *r, int status, const struct user *u,
-    const char *token, const char *expires)
-{
-	struct jw	 w;
-
-	resp_ok(r, status, &w);
-	jw_obj(&w);
-	jw_key(&w, "user");
-	user_json(&w, u, USER_VIEW_SELF);
-	jw_key(&w, "token");
-	jw_str(&w, token);
-	jw_key(&w, "expiresAt");
-	jw_str(&w, expires);
-	jw_obj_end(&w);
-	auth_set_cookie(r, token);
-	return r->out.status;
-}
 
 /*
  * A refused login while hashes imported from Better-Auth remain: scrypt
@@ -130,14 +69,14 @@ login_imported(struct req *r, const struct user *u, const char *account_id)
 	if ((e = db_begin(r)) != QERR_OK ||
 	    (e = db_exec(r, DB_PRIMARY, STMT_ACCOUNT_REHASH, params,
 	    &res)) != QERR_OK ||
-	    (e = h_auth_session_create(r, u->id, AUDIT_LOGIN, token, expires)) != QERR_OK ||
+	    (e = signin_session_create(r, u->id, AUDIT_LOGIN, token, expires)) != QERR_OK ||
 	    (e = db_commit(r)) != QERR_OK) {
 		db_rollback(r);
 		sodium_memzero(hash, sizeof(hash));
 		return resp_qerr(r, e);
 	}
 	sodium_memzero(hash, sizeof(hash));
-	return h_auth_session_answer(r, 200, u, token, expires);
+	return signin_answer(r, 200, u, token, expires);
 }
 
 int
@@ -160,13 +99,13 @@ h_auth_signup(struct req *r)
 	if ((e = db_begin(r)) != QERR_OK ||
 	    (e = account_create(r, f[SIGNUP_NAME].s, f[SIGNUP_EMAIL].s, "user",
 	    hash, &u)) != QERR_OK ||
-	    (e = h_auth_session_create(r, u.id, AUDIT_SIGNUP, token, expires)) != QERR_OK ||
+	    (e = signin_session_create(r, u.id, AUDIT_SIGNUP, token, expires)) != QERR_OK ||
 	    (r->conf->verify_on_signup &&
 	    (e = outbox_link_by_id(r, OUTBOX_VERIFY, u.id, 0)) != QERR_OK) ||
 	    (e = db_commit(r)) != QERR_OK)
 		return account_abort(r, e, hash, sizeof(hash));
 	sodium_memzero(hash, sizeof(hash));
-	return h_auth_session_answer(r, 201, &u, token, expires);
+	return signin_answer(r, 201, &u, token, expires);
 }
 
 /*
@@ -252,9 +191,9 @@ h_auth_login(struct req *r)
 	params[0] = u.id;
 	if (db_exec(r, DB_PRIMARY, STMT_SESSIONS_PURGE_USER, params, &ures) != QERR_OK)
 		log_msg(LVL_WARN, r->in.reqid, "expired session sweep failed");
-	if ((e = h_auth_session_create(r, u.id, AUDIT_LOGIN, token, expires)) != QERR_OK)
+	if ((e = signin_session_create(r, u.id, AUDIT_LOGIN, token, expires)) != QERR_OK)
 		return resp_qerr(r, e);
-	return h_auth_session_answer(r, 200, &u, token, expires);
+	return signin_answer(r, 200, &u, token, expires);
 }
 
 int

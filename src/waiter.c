@@ -266,6 +266,19 @@ wait_work(struct waiter *w)
 		take_events(w, ev, n);
 }
 
+/* A kept connection with a request ready now, or -1; never waits. */
+static int
+kept_ready(struct waiter *w)
+{
+	struct epoll_event	 ev[EVENTS_MAX];
+	int			 n;
+
+	if (w->nready == 0 && w->nkept > 0 &&
+	    (n = epoll_wait(w->ep, ev, EVENTS_MAX, 0)) > 0)
+		take_events(w, ev, n);
+	return w->nready > 0 ? w->ready[--w->nready] : -1;
+}
+
 /*
  * Stopping: the work already here, so that nothing that reached us
  * before the stop is reset. Kept connections with a request waiting,
@@ -276,18 +289,14 @@ wait_work(struct waiter *w)
 static int
 drain_next(struct waiter *w)
 {
-	struct epoll_event	 ev[EVENTS_MAX];
-	int			 fd, n, err;
+	int			 fd, err;
 
 	if (w->stop_seen == 0.0)
 		w->stop_seen = req_now();
 	else if (req_now() - w->stop_seen > DRAIN_S)
 		return -1;
-	if (w->nready == 0 && w->nkept > 0 &&
-	    (n = epoll_wait(w->ep, ev, EVENTS_MAX, 0)) > 0)
-		take_events(w, ev, n);
-	if (w->nready > 0)
-		return w->ready[--w->nready];
+	if ((fd = kept_ready(w)) >= 0)
+		return fd;
 	for (;;) {
 		if ((fd = accept_one(w, &err, 1)) >= 0)
 			return fd;
@@ -362,17 +371,13 @@ waiter_next(struct waiter *w)
 int
 waiter_more(struct waiter *w)
 {
-	struct epoll_event	 ev[EVENTS_MAX];
 	struct pollfd		 pfd;
-	int			 n, err;
+	int			 fd, err;
 
 	if (*w->stop)
 		return -1;
-	if (w->nready == 0 && w->nkept > 0 &&
-	    (n = epoll_wait(w->ep, ev, EVENTS_MAX, 0)) > 0)
-		take_events(w, ev, n);
-	if (w->nready > 0)
-		return w->ready[--w->nready];
+	if ((fd = kept_ready(w)) >= 0)
+		return fd;
 	if (w->nkept > 0) {
 		if (!w->listen_ready)
 			return -1;
