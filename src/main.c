@@ -527,9 +527,9 @@ usage(FILE *f)
 	    "  Configuration comes from QUIRE_* environment variables, and from\n"
 	    "  the file QUIRE_ENV_FILE names, read again on SIGHUP (a reload).\n"
 	    "  SIGTERM: answer what is in flight and queued, then exit.\n"
-	    "  --batch N (experimental, off): a worker serves up to N ready\n"
+	    "  --batch N (opt-in, off by default): a worker serves up to N ready\n"
 	    "  requests at once, their reads pipelined; a worker that dies\n"
-	    "  then takes all of them with it (bench/results.md).\n");
+	    "  then takes all of them with it (docs/deploy.md §6).\n");
 }
 
 int
