@@ -419,8 +419,9 @@ def revoke_under_load(clients, action, before=1.2, after=1.2, threads=6):
 def assert_revoked_everywhere(clients, action, revoked, kept=()):
     """action() must end the sessions of clients[i] for i in `revoked`:
     before it at least two workers answered them from their caches (so a
-    worker that missed the revocation would still vouch for them), and every request
-    sent after it returned, on every worker, is 401. Clients in `kept`
+    worker that missed the revocation would still vouch for them), at
+    least two of those answered after it, and every request sent after it
+    returned, on any worker, is 401. Clients in `kept`
     stay 200 throughout."""
     pids = worker_pids()
     warm, late = revoke_under_load(clients, action)
@@ -435,6 +436,12 @@ def assert_revoked_everywhere(clients, action, revoked, kept=()):
         bad = [(st, pid) for st, pid in got if st != 401]
         assert got and not bad, "client %d: %d of %d answers after were not 401, first %s" % (
             i, len(bad), len(got), bad[:5])
-        assert pids <= {pid for _, pid in got}, "client %d: not every worker answered after" % i
+        # The workers that vouched from their caches must refuse it now:
+        # at least two of them answered after (nginx's kept connections
+        # may leave a worker without a request in the window).
+        after = {pid for _, pid in got}
+        assert len(hits & pids & after) >= min(2, len(pids)), \
+            "client %d: of the workers with cache hits before (%s), only %s answered after" % (
+                i, hits & pids, hits & pids & after)
     for i in kept:
         assert all(st == 200 for c, st, _, _ in warm + late if c == i), "kept client %d refused" % i
